@@ -1,0 +1,162 @@
+//! Request body framing: an incremental decoder for `Transfer-Encoding: chunked`.
+
+/// Why a chunked body was rejected.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChunkError {
+    Invalid(&'static str),
+    TooLarge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading the hex size line (and any chunk extension) up to CRLF.
+    Size,
+    /// Reading `remaining` bytes of chunk data.
+    Data,
+    /// Expecting the CRLF that ends a chunk's data.
+    DataEnd,
+    /// After the last chunk: skipping trailer lines until the empty line.
+    Trailer,
+    Done,
+}
+
+/// Decodes a chunked body fed in pieces; the decoded bytes are appended to `out`.
+#[derive(Debug)]
+pub struct ChunkedDecoder {
+    state: State,
+    remaining: usize,
+    max_body: usize,
+    decoded: usize,
+}
+
+/// Longest size line or trailer line we accept (hex size plus extensions).
+const MAX_LINE: usize = 4096;
+
+impl ChunkedDecoder {
+    pub fn new(max_body: usize) -> Self {
+        ChunkedDecoder { state: State::Size, remaining: 0, max_body, decoded: 0 }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Consumes as much of `input` as possible. Returns how many bytes were consumed;
+    /// unconsumed bytes (an incomplete line) must be offered again with more data.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, ChunkError> {
+        let mut pos = 0;
+        while pos < input.len() && self.state != State::Done {
+            let rest = &input[pos..];
+            match self.state {
+                State::Size => {
+                    let Some(eol) = find_crlf(rest) else {
+                        return if rest.len() > MAX_LINE { Err(ChunkError::Invalid("chunk size line too long")) } else { Ok(pos) };
+                    };
+                    let line = &rest[..eol];
+                    let hex_end = line.iter().position(|b| *b == b';').unwrap_or(line.len());
+                    let hex = super::parse::trim(&line[..hex_end]);
+                    if hex.is_empty() || hex.len() > 15 {
+                        return Err(ChunkError::Invalid("invalid chunk size"));
+                    }
+                    let mut size: usize = 0;
+                    for b in hex {
+                        let digit = (*b as char).to_digit(16).ok_or(ChunkError::Invalid("invalid chunk size"))?;
+                        size = size * 16 + digit as usize;
+                    }
+                    pos += eol + 2;
+                    if size == 0 {
+                        self.state = State::Trailer;
+                    } else {
+                        if self.decoded + size > self.max_body {
+                            return Err(ChunkError::TooLarge);
+                        }
+                        self.remaining = size;
+                        self.state = State::Data;
+                    }
+                }
+                State::Data => {
+                    let take = self.remaining.min(rest.len());
+                    out.extend_from_slice(&rest[..take]);
+                    self.remaining -= take;
+                    self.decoded += take;
+                    pos += take;
+                    if self.remaining == 0 {
+                        self.state = State::DataEnd;
+                    }
+                }
+                State::DataEnd => {
+                    if rest.len() < 2 {
+                        return Ok(pos);
+                    }
+                    if &rest[..2] != b"\r\n" {
+                        return Err(ChunkError::Invalid("chunk data not followed by CRLF"));
+                    }
+                    pos += 2;
+                    self.state = State::Size;
+                }
+                State::Trailer => {
+                    let Some(eol) = find_crlf(rest) else {
+                        return if rest.len() > MAX_LINE { Err(ChunkError::Invalid("trailer line too long")) } else { Ok(pos) };
+                    };
+                    pos += eol + 2;
+                    if eol == 0 {
+                        self.state = State::Done;
+                    }
+                }
+                State::Done => {}
+            }
+        }
+        Ok(pos)
+    }
+}
+
+fn find_crlf(s: &[u8]) -> Option<usize> {
+    s.windows(2).position(|w| w == b"\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(pieces: &[&[u8]]) -> Result<(Vec<u8>, bool), ChunkError> {
+        let mut d = ChunkedDecoder::new(1 << 20);
+        let mut out = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        for p in pieces {
+            pending.extend_from_slice(p);
+            let used = d.feed(&pending, &mut out)?;
+            pending.drain(..used);
+        }
+        Ok((out, d.is_done()))
+    }
+
+    #[test]
+    fn whole_body() {
+        let (out, done) = decode_all(&[b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\n\r\n"]).unwrap();
+        assert_eq!((out.as_slice(), done), (&b"Wikipedia"[..], true));
+    }
+
+    #[test]
+    fn byte_by_byte() {
+        let raw = b"3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\n";
+        let pieces: Vec<&[u8]> = raw.chunks(1).collect();
+        let (out, done) = decode_all(&pieces).unwrap();
+        assert_eq!(out, b"abc0123456789abcdef");
+        assert!(done);
+    }
+
+    #[test]
+    fn incomplete_is_not_done() {
+        let (out, done) = decode_all(&[b"3\r\nab"]).unwrap();
+        assert_eq!((out.as_slice(), done), (&b"ab"[..], false));
+    }
+
+    #[test]
+    fn bad_input() {
+        assert!(decode_all(&[b"zz\r\n"]).is_err());
+        assert!(decode_all(&[b"3\r\nabcX\r\n"]).is_err());
+        assert!(decode_all(&[b"fffffffffffffffff\r\n"]).is_err());
+        let mut d = ChunkedDecoder::new(4);
+        assert_eq!(d.feed(b"5\r\nhello\r\n", &mut Vec::new()), Err(ChunkError::TooLarge));
+    }
+}

@@ -1,0 +1,178 @@
+//! The per-core asyncio bridge.
+//!
+//! Each worker owns one asyncio event loop (`fastrapi._loop.CoreLoop`) that is marked as
+//! running on the worker thread for the whole life of the worker. `async def` endpoints start
+//! as eager tasks inside the request's GIL hold: one that never suspends is finished before
+//! the call returns, with no loop round trip. One that suspends is finished later by the
+//! *pump*, a monoio task that steps the asyncio loop whenever its epoll fd becomes readable,
+//! its next timer is due, or a new task was started — so awaiting real I/O never blocks the
+//! worker's other connections, and no second thread ever runs Python.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::os::fd::{FromRawFd, RawFd};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+/// A one-waiter, edge-style wake-up: `notify` marks it, `wait` consumes the mark.
+#[derive(Default)]
+pub struct Signal {
+    fired: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Signal {
+    pub fn notify(&self) {
+        self.fired.set(true);
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+
+    pub fn wait(&self) -> SignalWait<'_> {
+        SignalWait(self)
+    }
+}
+
+pub struct SignalWait<'a>(&'a Signal);
+
+impl Future for SignalWait<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.fired.replace(false) {
+            Poll::Ready(())
+        } else {
+            *self.0.waker.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+/// The done-callback given to a suspended asyncio task; it wakes the waiting connection.
+#[pyclass(unsendable)]
+struct TaskWaiter {
+    signal: Rc<Signal>,
+}
+
+#[pymethods]
+impl TaskWaiter {
+    fn __call__(&self, _task: &Bound<'_, PyAny>) {
+        self.signal.notify();
+    }
+}
+
+/// A task that suspended; `wait` resolves once it is done.
+pub struct PendingTask {
+    pub task: Py<PyAny>,
+    signal: Rc<Signal>,
+}
+
+impl PendingTask {
+    pub async fn wait(&self) {
+        self.signal.wait().await
+    }
+}
+
+pub enum Started<'py> {
+    Done(PyResult<Bound<'py, PyAny>>),
+    Pending(PendingTask),
+}
+
+pub struct AsyncBridge {
+    pub event_loop: Py<PyAny>,
+    spawn: Py<PyAny>,
+    step: Py<PyAny>,
+    epoll_fd: RawFd,
+    kick: Signal,
+}
+
+impl AsyncBridge {
+    pub fn new(event_loop: &Bound<'_, PyAny>) -> PyResult<AsyncBridge> {
+        Ok(AsyncBridge {
+            event_loop: event_loop.clone().unbind(),
+            spawn: event_loop.getattr("fastrapi_spawn")?.unbind(),
+            step: event_loop.getattr("fastrapi_step")?.unbind(),
+            epoll_fd: event_loop.call_method0("fastrapi_fd")?.extract()?,
+            kick: Signal::default(),
+        })
+    }
+
+    /// Starts a coroutine on this core's loop.
+    pub fn start<'py>(&self, py: Python<'py>, coro: Bound<'py, PyAny>) -> PyResult<Started<'py>> {
+        let task = self.spawn.bind(py).call1((coro,))?;
+        if task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+            return Ok(Started::Done(task.call_method0(pyo3::intern!(py, "result"))));
+        }
+        let signal = Rc::new(Signal::default());
+        let waiter = Bound::new(py, TaskWaiter { signal: signal.clone() })?;
+        task.call_method1(pyo3::intern!(py, "add_done_callback"), (waiter,))?;
+        self.kick.notify();
+        Ok(Started::Pending(PendingTask { task: task.unbind(), signal }))
+    }
+
+    /// Steps the asyncio loop forever; dropped with the runtime when the worker stops.
+    pub async fn pump(self: Rc<Self>) {
+        // SAFETY: dup gives us our own descriptor for the loop's epoll fd; the stream owns it.
+        let fd = unsafe { libc::dup(self.epoll_fd) };
+        let readiness = if fd >= 0 {
+            let std_stream = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
+            monoio::net::UnixStream::from_std(std_stream).ok()
+        } else {
+            None
+        };
+        loop {
+            let next = Python::attach(|py| match self.step.bind(py).call0() {
+                Ok(v) => v.extract::<Option<f64>>().unwrap_or(Some(0.01)),
+                Err(e) => {
+                    e.print(py);
+                    Some(0.01)
+                }
+            });
+            let timeout = match next {
+                Some(t) if t <= 0.0 => {
+                    YieldNow(false).await;
+                    continue;
+                }
+                Some(t) => Duration::from_secs_f64(t.min(3600.0)),
+                None => Duration::from_secs(3600),
+            };
+            match &readiness {
+                Some(stream) => {
+                    monoio::select! {
+                        _ = stream.readable(false) => {},
+                        _ = monoio::time::sleep(timeout) => {},
+                        _ = self.kick.wait() => {},
+                    }
+                }
+                None => {
+                    // Without a readiness handle, poll the loop's fds at a bounded interval.
+                    let short = timeout.min(Duration::from_millis(5));
+                    monoio::select! {
+                        _ = monoio::time::sleep(short) => {},
+                        _ = self.kick.wait() => {},
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Yields once to the scheduler so other ready tasks (connections) run before the pump.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}

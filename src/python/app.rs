@@ -1,0 +1,149 @@
+//! The route plans Python hands to Rust once at start-up (`fastrapi._fastrapi.AppCore`).
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
+
+use crate::errors::FastrapiError;
+use crate::params::{Location, ParamPlan, Scalar};
+use crate::router::Router;
+
+/// How an endpoint is called and its result turned into a response.
+pub struct RoutePlan {
+    pub endpoint: Py<PyAny>,
+    pub is_async: bool,
+    pub params: Vec<ParamPlan>,
+    /// `decode(body: bytes, content_type: str | None) -> (ok, kwargs | errors)`, when the route reads a body.
+    pub body: Option<Py<PyAny>>,
+    pub status_code: u16,
+    /// Optional Python post-processing of the endpoint's return value (e.g. `response_model`).
+    pub serialize: Option<Py<PyAny>>,
+    /// Names of path parameters in template order, interned.
+    pub path_param_names: Vec<Py<PyString>>,
+}
+
+/// Python callables the server needs outside any one route.
+pub struct Hooks {
+    /// `handle_exception(exc) -> Response | None`; `None` means "answer with the prebuilt 500".
+    pub handle_exception: Py<PyAny>,
+    /// `validation_error(errors: list, body) -> Response`.
+    pub validation_error: Py<PyAny>,
+    /// `jsonable_encoder(obj)`, the JSON slow path.
+    pub jsonable: Py<PyAny>,
+    /// The base `Response` class: instances are written as they are.
+    pub response_class: Py<PyAny>,
+}
+
+pub struct CompiledApp {
+    pub router: Router,
+    pub routes: Vec<RoutePlan>,
+    pub hooks: Hooks,
+    pub redirect_slashes: bool,
+}
+
+/// The app as Rust sees it. Built once from Python plan objects; immutable afterwards.
+#[pyclass(module = "fastrapi._fastrapi", frozen)]
+pub struct AppCore {
+    pub inner: Arc<CompiledApp>,
+}
+
+fn optional_callable(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<Py<PyAny>>> {
+    let value = obj.getattr(name)?;
+    Ok(if value.is_none() { None } else { Some(value.unbind()) })
+}
+
+fn param_from_py(p: &Bound<'_, PyAny>) -> PyResult<ParamPlan> {
+    let py = p.py();
+    let location = match p.getattr("location")?.extract::<String>()?.as_str() {
+        "path" => Location::Path,
+        "query" => Location::Query,
+        "header" => Location::Header,
+        "cookie" => Location::Cookie,
+        other => return Err(FastrapiError::Config(format!("unknown parameter location {other:?}")).into()),
+    };
+    let scalar = match p.getattr("scalar")?.extract::<String>()?.as_str() {
+        "str" => Scalar::Str,
+        "int" => Scalar::Int,
+        "float" => Scalar::Float,
+        "bool" => Scalar::Bool,
+        _ => Scalar::Other,
+    };
+    let name: String = p.getattr("name")?.extract()?;
+    let alias: String = p.getattr("alias")?.extract()?;
+    let key = if location == Location::Header { alias.to_ascii_lowercase() } else { alias.clone() };
+    Ok(ParamPlan {
+        name: PyString::intern(py, &name).unbind(),
+        location,
+        loc: (PyString::intern(py, location.as_str()).unbind(), PyString::intern(py, &alias).unbind()),
+        key,
+        scalar,
+        required: p.getattr("required")?.extract()?,
+        default: p.getattr("default")?.unbind(),
+        default_factory: optional_callable(p, "default_factory")?,
+        validator: p.getattr("validate")?.unbind(),
+        is_sequence: p.getattr("is_sequence")?.extract()?,
+        path_index: None,
+    })
+}
+
+#[pymethods]
+impl AppCore {
+    /// `routes`: plan objects with `path`, `methods`, `endpoint`, `is_async`, `params`, `body`,
+    /// `status_code`, `serialize`; `hooks`: an object with the callables of [`Hooks`].
+    #[new]
+    #[pyo3(signature = (routes, hooks, redirect_slashes = true))]
+    fn new(routes: &Bound<'_, PyList>, hooks: &Bound<'_, PyAny>, redirect_slashes: bool) -> PyResult<Self> {
+        let py = routes.py();
+        let mut router = Router::default();
+        let mut plans = Vec::with_capacity(routes.len());
+        for route in routes.iter() {
+            let path: String = route.getattr("path")?.extract()?;
+            let methods: Vec<String> = route.getattr("methods")?.extract()?;
+            let id = router
+                .add(&path, &methods)
+                .map_err(|e| FastrapiError::Config(format!("route {path:?}: {e}")))?;
+            debug_assert_eq!(id, plans.len());
+            let mut params = Vec::new();
+            for p in route.getattr("params")?.try_iter()? {
+                let mut plan = param_from_py(&p?)?;
+                if plan.location == Location::Path {
+                    let index = router.template(id).params.iter().position(|(name, _)| *name == plan.key);
+                    if index.is_none() {
+                        let msg = format!("route {path:?}: path parameter {:?} is not in the path", plan.key);
+                        return Err(FastrapiError::Config(msg).into());
+                    }
+                    plan.path_index = index;
+                }
+                params.push(plan);
+            }
+            let path_param_names = router
+                .template(id)
+                .params
+                .iter()
+                .map(|(name, _)| PyString::intern(py, name).unbind())
+                .collect();
+            plans.push(RoutePlan {
+                endpoint: route.getattr("endpoint")?.unbind(),
+                is_async: route.getattr("is_async")?.extract()?,
+                params,
+                body: optional_callable(&route, "body")?,
+                status_code: route.getattr("status_code")?.extract()?,
+                serialize: optional_callable(&route, "serialize")?,
+                path_param_names,
+            });
+        }
+        let hooks = Hooks {
+            handle_exception: hooks.getattr("handle_exception")?.unbind(),
+            validation_error: hooks.getattr("validation_error")?.unbind(),
+            jsonable: hooks.getattr("jsonable_encoder")?.unbind(),
+            response_class: hooks.getattr("response_class")?.unbind(),
+        };
+        Ok(AppCore { inner: Arc::new(CompiledApp { router, routes: plans, hooks, redirect_slashes }) })
+    }
+
+    /// Number of routes in the table.
+    fn __len__(&self) -> usize {
+        self.inner.routes.len()
+    }
+}

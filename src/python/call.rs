@@ -1,0 +1,274 @@
+//! One request through the app: route, extract, call, and write the response.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use super::aio::{AsyncBridge, PendingTask, Started};
+use super::app::{CompiledApp, RoutePlan};
+use crate::http::response::{status_allows_body, write_full, write_head_start, write_header, WriteOpts};
+use crate::http::Head;
+use crate::json::JsonEncoder;
+use crate::params::{self, latin1, RequestParts};
+use crate::router::{decode_path, Lookup};
+
+const JSON: &[u8] = b"application/json";
+
+/// What the worker needs besides the app to answer a request.
+pub struct CallContext<'a> {
+    pub app: &'a CompiledApp,
+    pub bridge: &'a AsyncBridge,
+    /// The listener's address, for absolute redirect URLs when the client sent no Host.
+    pub local_addr: SocketAddr,
+}
+
+pub enum Outcome {
+    /// The response is in the output buffer.
+    Written,
+    /// An `async def` endpoint suspended: await the task, then call [`finish_pending`].
+    Pending(PendingCall),
+}
+
+pub struct PendingCall {
+    pub task: PendingTask,
+    route: usize,
+}
+
+/// Answers one request whose head and body are complete.
+pub fn handle(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<u8>, opts: &WriteOpts) -> Outcome {
+    let path = decode_path(head.path);
+    match ctx.app.router.lookup(&path, head.method, head.method_str) {
+        Lookup::Found { route, params } => Python::attach(|py| call_route(py, ctx, route, &params, head, body, out, opts)),
+        Lookup::MethodNotAllowed { route } => {
+            let allow = ctx.app.router.allow_header(route).as_bytes();
+            write_full(out, 405, Some(JSON), &[(b"allow", allow)], br#"{"detail":"Method Not Allowed"}"#, opts);
+            Outcome::Written
+        }
+        Lookup::NotFound => {
+            if let Some(location) = slash_redirect(ctx, head, &path) {
+                write_full(out, 307, None, &[(b"location", location.as_bytes())], b"", opts);
+            } else {
+                write_full(out, 404, Some(JSON), &[], br#"{"detail":"Not Found"}"#, opts);
+            }
+            Outcome::Written
+        }
+    }
+}
+
+/// Starlette's `redirect_slashes`: the same path with the trailing slash toggled, if it routes.
+fn slash_redirect(ctx: &CallContext, head: &Head<'_>, path: &str) -> Option<String> {
+    if !ctx.app.redirect_slashes || path == "/" {
+        return None;
+    }
+    let toggled: Cow<str> = if path.ends_with('/') {
+        Cow::Borrowed(path.trim_end_matches('/'))
+    } else {
+        Cow::Owned(format!("{path}/"))
+    };
+    if !ctx.app.router.path_matches(&toggled) {
+        return None;
+    }
+    let mut url = match head.header("host") {
+        Some(host) => format!("http://{}{}", latin1(host), toggled),
+        None => match ctx.local_addr {
+            SocketAddr::V4(a) if a.port() == 80 => format!("http://{}{}", a.ip(), toggled),
+            SocketAddr::V6(a) if a.port() == 80 => format!("http://[{}]{}", a.ip(), toggled),
+            a => format!("http://{a}{toggled}"),
+        },
+    };
+    if !head.query.is_empty() {
+        url.push('?');
+        url.push_str(head.query);
+    }
+    Some(quote_location(&url))
+}
+
+/// `urllib.parse.quote(url, safe=":/%#?=@[]!$&'()*+,;")`, as `RedirectResponse` does.
+fn quote_location(url: &str) -> String {
+    const SAFE: &[u8] = b":/%#?=@[]!$&'()*+,;_.-~";
+    let mut out = String::with_capacity(url.len());
+    for &b in url.as_bytes() {
+        if b.is_ascii_alphanumeric() || SAFE.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn call_route(
+    py: Python<'_>,
+    ctx: &CallContext,
+    route: usize,
+    path_params: &[(usize, Cow<'_, str>)],
+    head: &Head<'_>,
+    body: &[u8],
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) -> Outcome {
+    let plan = &ctx.app.routes[route];
+    let result = prepare_and_call(py, ctx, plan, path_params, head, body, out, opts);
+    let result = match result {
+        Ok(Some(r)) => r,
+        Ok(None) => return Outcome::Written,
+        Err(e) => {
+            write_exception(py, ctx, e, out, opts);
+            return Outcome::Written;
+        }
+    };
+    if plan.is_async {
+        match ctx.bridge.start(py, result) {
+            Ok(Started::Done(r)) => finish(py, ctx, plan, r, out, opts),
+            Ok(Started::Pending(task)) => return Outcome::Pending(PendingCall { task, route }),
+            Err(e) => write_exception(py, ctx, e, out, opts),
+        }
+    } else {
+        finish(py, ctx, plan, Ok(result), out, opts);
+    }
+    Outcome::Written
+}
+
+/// Extracts parameters and calls the endpoint. `Ok(None)`: a 422 was written instead.
+#[allow(clippy::too_many_arguments)]
+fn prepare_and_call<'py>(
+    py: Python<'py>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    path_params: &[(usize, Cow<'_, str>)],
+    head: &Head<'_>,
+    body: &[u8],
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let kwargs = PyDict::new(py);
+    let mut errors = Vec::new();
+    let parts = RequestParts { path_params, query: head.query, headers: head.headers };
+    params::extract(py, &plan.params, &parts, &kwargs, &mut errors)?;
+    let mut body_obj = None;
+    if let Some(decoder) = &plan.body {
+        let content_type = head.header("content-type").map(latin1);
+        let raw = PyBytes::new(py, body);
+        let decoded = decoder.bind(py).call1((&raw, content_type))?;
+        let decoded = decoded.cast_into::<PyTuple>().map_err(PyErr::from)?;
+        let ok: bool = decoded.get_item(0)?.extract()?;
+        let payload = decoded.get_item(1)?;
+        if ok {
+            kwargs.update(payload.cast::<pyo3::types::PyMapping>().map_err(PyErr::from)?)?;
+        } else {
+            for err in payload.try_iter()? {
+                errors.push(err?);
+            }
+        }
+        body_obj = Some(raw);
+    }
+    if !errors.is_empty() {
+        let errors = PyList::new(py, errors)?;
+        let response = ctx.app.hooks.validation_error.bind(py).call1((errors, body_obj))?;
+        write_py_response(py, &response, out, opts)?;
+        return Ok(None);
+    }
+    plan.endpoint.bind(py).call((), Some(&kwargs)).map(Some)
+}
+
+/// Writes the response for a finished endpoint call (its value or its exception).
+fn finish(py: Python<'_>, ctx: &CallContext, plan: &RoutePlan, result: PyResult<Bound<'_, PyAny>>, out: &mut Vec<u8>, opts: &WriteOpts) {
+    let rendered = result.and_then(|value| render(py, ctx, plan, &value, out, opts));
+    if let Err(e) = rendered {
+        write_exception(py, ctx, e, out, opts);
+    }
+}
+
+/// Completes a call whose task suspended, once the task is done.
+pub fn finish_pending(ctx: &CallContext, pending: PendingCall, out: &mut Vec<u8>, opts: &WriteOpts) {
+    Python::attach(|py| {
+        let plan = &ctx.app.routes[pending.route];
+        let result = pending.task.task.bind(py).call_method0(pyo3::intern!(py, "result"));
+        finish(py, ctx, plan, result, out, opts);
+    })
+}
+
+fn render(py: Python<'_>, ctx: &CallContext, plan: &RoutePlan, value: &Bound<'_, PyAny>, out: &mut Vec<u8>, opts: &WriteOpts) -> PyResult<()> {
+    let hooks = &ctx.app.hooks;
+    if value.is_instance(hooks.response_class.bind(py))? {
+        return write_py_response(py, value, out, opts);
+    }
+    let serialized;
+    let value = match &plan.serialize {
+        Some(serialize) => {
+            serialized = serialize.bind(py).call1((value,))?;
+            if serialized.is_instance(hooks.response_class.bind(py))? {
+                return write_py_response(py, &serialized, out, opts);
+            }
+            &serialized
+        }
+        None => value,
+    };
+    let fallback = hooks.jsonable.bind(py);
+    JSON_SCRATCH.with(|scratch| {
+        let mut body = scratch.take();
+        body.clear();
+        let encoded = JsonEncoder::new(Some(fallback)).encode(value, &mut body);
+        if encoded.is_ok() {
+            write_full(out, plan.status_code, Some(JSON), &[], &body, opts);
+        }
+        scratch.replace(body);
+        encoded
+    })
+}
+
+thread_local! {
+    static JSON_SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(4096));
+}
+
+/// Writes a `fastrapi.responses.Response`: its status, raw headers and body, verbatim.
+fn write_py_response(py: Python<'_>, response: &Bound<'_, PyAny>, out: &mut Vec<u8>, opts: &WriteOpts) -> PyResult<()> {
+    let status: u16 = response.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
+    let body = response.getattr(pyo3::intern!(py, "body"))?;
+    let body = body.cast::<PyBytes>().map_err(PyErr::from)?;
+    let headers = response.getattr(pyo3::intern!(py, "raw_headers"))?;
+    let mark = out.len();
+    write_head_start(out, status, opts);
+    for item in headers.try_iter()? {
+        let written = item.and_then(|pair| {
+            let (name, value): (Vec<u8>, Vec<u8>) = pair.extract()?;
+            write_header(out, &name, &value);
+            Ok(())
+        });
+        if let Err(e) = written {
+            out.truncate(mark);
+            return Err(e);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    if !opts.head_only && status_allows_body(status) {
+        out.extend_from_slice(body.as_bytes());
+    }
+    Ok(())
+}
+
+/// Hands an exception to the app's handlers; anything unhandled becomes the prebuilt 500.
+fn write_exception(py: Python<'_>, ctx: &CallContext, err: PyErr, out: &mut Vec<u8>, opts: &WriteOpts) {
+    let mark = out.len();
+    match ctx.app.hooks.handle_exception.bind(py).call1((err.value(py),)) {
+        Ok(response) if !response.is_none() => {
+            if let Err(e) = write_py_response(py, &response, out, opts) {
+                e.print(py);
+                out.truncate(mark);
+                write_internal_error(out, opts);
+            }
+        }
+        Ok(_) => write_internal_error(out, opts),
+        Err(e) => {
+            e.print(py);
+            write_internal_error(out, opts);
+        }
+    }
+}
+
+pub fn write_internal_error(out: &mut Vec<u8>, opts: &WriteOpts) {
+    write_full(out, 500, Some(b"text/plain; charset=utf-8"), &[], b"Internal Server Error", opts);
+}

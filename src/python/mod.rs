@@ -1,0 +1,8 @@
+//! The GIL boundary: the compiled app handed over by Python, calling endpoints, the per-core
+//! asyncio bridge, and turning results and exceptions into responses.
+
+pub mod aio;
+pub mod app;
+pub mod call;
+
+pub use app::{AppCore, CompiledApp};

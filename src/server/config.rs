@@ -1,0 +1,127 @@
+//! Server options, set from `app.serve(...)` keyword arguments.
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use crate::errors::FastrapiError;
+use crate::http::Limits;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driver {
+    IoUring,
+    Epoll,
+}
+
+impl Driver {
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::IoUring => "io_uring",
+            Driver::Epoll => "epoll",
+        }
+    }
+}
+
+#[pyclass(module = "fastrapi._fastrapi", frozen)]
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    pub driver: Driver,
+    /// Core to pin the worker thread to, if any.
+    pub core: Option<usize>,
+    pub backlog: i32,
+    pub limits: Limits,
+    pub keep_alive_timeout: Duration,
+    pub header_timeout: Duration,
+    pub graceful_timeout: Duration,
+    pub server_header: Option<Vec<u8>>,
+    /// Install SIGINT/SIGTERM handlers that stop this worker gracefully.
+    pub handle_signals: bool,
+    pub uring_entries: u32,
+}
+
+fn duration(name: &str, seconds: f64) -> PyResult<Duration> {
+    if seconds.is_finite() && seconds > 0.0 {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(FastrapiError::Config(format!("{name} must be a positive number of seconds")).into())
+    }
+}
+
+#[pymethods]
+impl ServerConfig {
+    #[new]
+    #[pyo3(signature = (
+        host = "127.0.0.1".to_string(), port = 8000, *, driver = "auto", core = None, backlog = 1024,
+        max_head_bytes = 16384, max_headers = 100, max_body_bytes = 16 * 1024 * 1024,
+        keep_alive_timeout = 5.0, header_timeout = 30.0, graceful_timeout = 30.0,
+        server_header = None, handle_signals = true, uring_entries = 1024,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        host: String,
+        port: u16,
+        driver: &str,
+        core: Option<usize>,
+        backlog: i32,
+        max_head_bytes: usize,
+        max_headers: usize,
+        max_body_bytes: usize,
+        keep_alive_timeout: f64,
+        header_timeout: f64,
+        graceful_timeout: f64,
+        server_header: Option<String>,
+        handle_signals: bool,
+        uring_entries: u32,
+    ) -> PyResult<Self> {
+        if max_headers == 0 || max_headers > crate::http::parse::HEADER_ARRAY {
+            let msg = format!("max_headers must be between 1 and {}", crate::http::parse::HEADER_ARRAY);
+            return Err(FastrapiError::Config(msg).into());
+        }
+        if max_head_bytes < 256 {
+            return Err(FastrapiError::Config("max_head_bytes must be at least 256".into()).into());
+        }
+        Ok(ServerConfig {
+            host,
+            port,
+            driver: resolve(driver)?,
+            core,
+            backlog,
+            limits: Limits { max_head_bytes, max_headers, max_body_bytes },
+            keep_alive_timeout: duration("keep_alive_timeout", keep_alive_timeout)?,
+            header_timeout: duration("header_timeout", header_timeout)?,
+            graceful_timeout: duration("graceful_timeout", graceful_timeout)?,
+            server_header: server_header.map(String::into_bytes),
+            handle_signals,
+            uring_entries,
+        })
+    }
+
+    /// The driver this config will use: `"io_uring"` or `"epoll"`.
+    #[getter]
+    fn driver(&self) -> &'static str {
+        self.driver.name()
+    }
+
+    #[getter]
+    fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// `"auto"` picks io_uring when the kernel offers what monoio needs, else epoll.
+pub fn resolve(driver: &str) -> PyResult<Driver> {
+    match driver {
+        "auto" => Ok(if monoio::utils::detect_uring() { Driver::IoUring } else { Driver::Epoll }),
+        "io_uring" | "iouring" | "uring" => {
+            if monoio::utils::detect_uring() {
+                Ok(Driver::IoUring)
+            } else {
+                Err(FastrapiError::Config("io_uring is not available here (kernel too old, or blocked by seccomp); use driver=\"epoll\"".into()).into())
+            }
+        }
+        "epoll" | "legacy" => Ok(Driver::Epoll),
+        other => Err(FastrapiError::Config(format!("unknown driver {other:?}: use \"auto\", \"io_uring\" or \"epoll\"")).into()),
+    }
+}

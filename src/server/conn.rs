@@ -1,0 +1,296 @@
+//! One connection: read, parse, answer, write — keep-alive, pipelining and body framing.
+//! The connection lives and dies on the worker that accepted it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use monoio::buf::{IoBufMut, SliceMut};
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+use monoio::net::TcpStream;
+
+use super::shutdown::ShutdownWait;
+use super::worker::Worker;
+use crate::http::body::{ChunkError, ChunkedDecoder};
+use crate::http::response::{write_protocol_error, WriteOpts};
+use crate::http::{header_storage, parse_head, Framing, HeadError, Method};
+use crate::python::call::{finish_pending, handle, CallContext, Outcome};
+
+const READ_CHUNK: usize = 16 * 1024;
+/// Pipelined responses are written once this much is buffered, even if more requests wait.
+const WRITE_HIGH_WATER: usize = 64 * 1024;
+
+pub async fn serve(worker: Rc<Worker>, stream: TcpStream, _peer: SocketAddr) {
+    worker.active.set(worker.active.get() + 1);
+    let result = CatchUnwind(AssertUnwindSafe(connection(&worker, stream))).await;
+    worker.active.set(worker.active.get() - 1);
+    if result.is_err() {
+        eprintln!("fastrapi: a connection task panicked; that connection was closed, the worker goes on");
+    }
+}
+
+/// What the loop must do next after looking at the buffered bytes.
+enum Next {
+    Answered { outcome: Outcome, consumed: usize, opts: OwnedOpts },
+    ReadHead,
+    ReadBody { total: usize, expect: bool },
+    ReadChunked { head_len: usize, expect: bool },
+    Reject(HeadError),
+}
+
+/// `WriteOpts` without the borrow of the config, carried across an await.
+#[derive(Clone, Copy)]
+struct OwnedOpts {
+    head_only: bool,
+    close: bool,
+    http10_keep_alive: bool,
+}
+
+impl OwnedOpts {
+    fn with_server<'a>(&self, server: Option<&'a [u8]>) -> WriteOpts<'a> {
+        WriteOpts { head_only: self.head_only, close: self.close, http10_keep_alive: self.http10_keep_alive, server }
+    }
+}
+
+async fn connection(worker: &Worker, mut stream: TcpStream) {
+    let config = &worker.config;
+    let server = config.server_header.as_deref();
+    let ctx = CallContext { app: &worker.app, bridge: &worker.bridge, local_addr: worker.local_addr };
+    let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut wbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut start = 0usize;
+    // A chunked body decoded ahead of its head being parsed again: (body, bytes it spanned).
+    let mut chunked: Option<(Vec<u8>, usize)> = None;
+
+    loop {
+        if start == rbuf.len() {
+            if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                return;
+            }
+            rbuf.clear();
+            start = 0;
+            if worker.shutdown.is_stopped() {
+                return;
+            }
+            let idle = Some(worker.shutdown.wait());
+            if read_more(&mut stream, &mut rbuf, config.keep_alive_timeout, idle).await != Read::Data {
+                return;
+            }
+            continue;
+        }
+
+        let next = {
+            let mut storage = header_storage();
+            match parse_head(&rbuf[start..], &mut storage, &config.limits) {
+                Err(e) => Next::Reject(e),
+                Ok(None) => Next::ReadHead,
+                Ok(Some(head)) => {
+                    let available = rbuf.len() - start;
+                    let body: Result<(&[u8], usize), Next> = match head.framing {
+                        Framing::None => Ok((&[][..], head.head_len)),
+                        Framing::Length(n) if available >= head.head_len + n => {
+                            let from = start + head.head_len;
+                            Ok((&rbuf[from..from + n], head.head_len + n))
+                        }
+                        Framing::Length(n) => Err(Next::ReadBody { total: head.head_len + n, expect: head.expect_continue }),
+                        Framing::Chunked => match &chunked {
+                            Some((body, span)) => Ok((body.as_slice(), head.head_len + span)),
+                            None => Err(Next::ReadChunked { head_len: head.head_len, expect: head.expect_continue }),
+                        },
+                    };
+                    match body {
+                        Ok((body, consumed)) => {
+                            let opts = OwnedOpts {
+                                head_only: head.method == Method::Head,
+                                close: !head.keep_alive || worker.shutdown.is_stopped(),
+                                http10_keep_alive: head.version == 0 && head.keep_alive,
+                            };
+                            let outcome = handle(&ctx, &head, body, &mut wbuf, &opts.with_server(server));
+                            Next::Answered { outcome, consumed, opts }
+                        }
+                        Err(next) => next,
+                    }
+                }
+            }
+        };
+
+        match next {
+            Next::Answered { outcome, consumed, opts } => {
+                start += consumed;
+                chunked = None;
+                if let Outcome::Pending(pending) = outcome {
+                    // Earlier pipelined answers go out now rather than wait behind this one.
+                    if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                        return;
+                    }
+                    pending.task.wait().await;
+                    finish_pending(&ctx, pending, &mut wbuf, &opts.with_server(server));
+                }
+                if opts.close {
+                    let _ = flush(&mut stream, &mut wbuf).await;
+                    return;
+                }
+                if wbuf.len() >= WRITE_HIGH_WATER && flush(&mut stream, &mut wbuf).await.is_err() {
+                    return;
+                }
+            }
+            Next::Reject(error) => {
+                let _ = flush(&mut stream, &mut wbuf).await;
+                let message = match error {
+                    HeadError::Invalid(_) => "Invalid HTTP request received.",
+                    HeadError::TooLarge => "Request Header Fields Too Large",
+                    HeadError::BodyTooLarge => "Content Too Large",
+                    HeadError::UnsupportedTransferEncoding => "Unsupported Transfer-Encoding",
+                };
+                write_protocol_error(&mut wbuf, error.status(), message, server);
+                let _ = flush(&mut stream, &mut wbuf).await;
+                return;
+            }
+            Next::ReadHead => {
+                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                    return;
+                }
+                compact(&mut rbuf, &mut start);
+                if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
+                    return;
+                }
+            }
+            Next::ReadBody { total, expect } => {
+                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                    return;
+                }
+                compact(&mut rbuf, &mut start);
+                if expect && send_continue(&mut stream).await.is_err() {
+                    return;
+                }
+                rbuf.reserve(total.saturating_sub(rbuf.len()));
+                while rbuf.len() < total {
+                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
+                        return;
+                    }
+                }
+            }
+            Next::ReadChunked { head_len, expect } => {
+                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                    return;
+                }
+                compact(&mut rbuf, &mut start);
+                if expect && send_continue(&mut stream).await.is_err() {
+                    return;
+                }
+                let mut decoder = ChunkedDecoder::new(config.limits.max_body_bytes);
+                let mut body = Vec::new();
+                let mut pos = head_len;
+                loop {
+                    match decoder.feed(&rbuf[pos..], &mut body) {
+                        Ok(used) => pos += used,
+                        Err(e) => {
+                            let (status, message) = match e {
+                                ChunkError::TooLarge => (413, "Content Too Large"),
+                                ChunkError::Invalid(_) => (400, "Invalid HTTP request received."),
+                            };
+                            write_protocol_error(&mut wbuf, status, message, server);
+                            let _ = flush(&mut stream, &mut wbuf).await;
+                            return;
+                        }
+                    }
+                    if decoder.is_done() {
+                        break;
+                    }
+                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
+                        return;
+                    }
+                }
+                chunked = Some((body, pos - head_len));
+            }
+        }
+    }
+}
+
+fn compact(rbuf: &mut Vec<u8>, start: &mut usize) {
+    if *start > 0 {
+        rbuf.copy_within(*start.., 0);
+        rbuf.truncate(rbuf.len() - *start);
+        *start = 0;
+    }
+}
+
+async fn send_continue(stream: &mut TcpStream) -> std::io::Result<()> {
+    let (res, _) = stream.write_all(&b"HTTP/1.1 100 Continue\r\n\r\n"[..]).await;
+    res.map(|_| ())
+}
+
+async fn flush(stream: &mut TcpStream, wbuf: &mut Vec<u8>) -> std::io::Result<()> {
+    if wbuf.is_empty() {
+        return Ok(());
+    }
+    let (res, mut buf) = stream.write_all(std::mem::take(wbuf)).await;
+    buf.clear();
+    *wbuf = buf;
+    res.map(|_| ())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Read {
+    Data,
+    Closed,
+    TimedOut,
+    Stopped,
+}
+
+/// Appends what the socket has to `buf`, waiting at most `timeout` (and, for an idle
+/// keep-alive connection, no longer than the worker keeps running).
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>, timeout: Duration, idle: Option<ShutdownWait<'_>>) -> Read {
+    if buf.capacity() - buf.len() < 2048 {
+        buf.reserve(READ_CHUNK);
+    }
+    let len = buf.len();
+    let slice: SliceMut<Vec<u8>> = std::mem::take(buf).slice_mut(len..);
+    let read = stream.read(slice);
+    let stop = MaybeStop(idle);
+    monoio::select! {
+        (res, slice) = read => {
+            *buf = slice.into_inner();
+            match res {
+                Ok(0) | Err(_) => Read::Closed,
+                Ok(_) => Read::Data,
+            }
+        },
+        _ = monoio::time::sleep(timeout) => Read::TimedOut,
+        _ = stop => Read::Stopped,
+    }
+}
+
+/// The shutdown wait for idle connections; never ready for a connection mid-request.
+struct MaybeStop<'a>(Option<ShutdownWait<'a>>);
+
+impl Future for MaybeStop<'_> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.0.as_mut() {
+            Some(wait) => Pin::new(wait).poll(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// Catches a panic inside one connection's future so that it never takes down the worker.
+struct CatchUnwind<F>(F);
+
+impl<F: Future> Future for CatchUnwind<AssertUnwindSafe<F>> {
+    type Output = std::thread::Result<F::Output>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: the inner future is never moved out of the pinned wrapper.
+        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+

@@ -1,0 +1,190 @@
+//! One worker: pin, bind, attach to Python once, then serve until told to stop.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use monoio::io::AsyncReadRent;
+use monoio::net::{ListenerOpts, TcpListener};
+use pyo3::prelude::*;
+
+use super::config::{Driver, ServerConfig};
+use super::conn;
+use super::shutdown::Shutdown;
+use crate::errors::FastrapiError;
+use crate::python::aio::AsyncBridge;
+use crate::python::{AppCore, CompiledApp};
+
+/// Everything one worker thread owns. Never crosses threads.
+pub struct Worker {
+    pub app: Arc<CompiledApp>,
+    pub config: ServerConfig,
+    pub bridge: Rc<AsyncBridge>,
+    pub shutdown: Shutdown,
+    pub active: std::cell::Cell<usize>,
+    pub local_addr: SocketAddr,
+}
+
+/// `"auto"`, `"io_uring"` or `"epoll"` → the driver that will really be used.
+#[pyfunction]
+pub fn resolve_driver(driver: &str) -> PyResult<&'static str> {
+    super::config::resolve(driver).map(Driver::name)
+}
+
+/// Makes the kernel send `signal` to this process when its parent dies (Linux `prctl`).
+#[pyfunction]
+pub fn set_parent_death_signal(signal: i32) -> PyResult<()> {
+    // SAFETY: prctl with PR_SET_PDEATHSIG only reads its integer argument.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(FastrapiError::Io(std::io::Error::last_os_error()).into())
+    }
+}
+
+fn pin_to_core(core: usize) -> std::io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET writes within it; the call reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core % libc::CPU_SETSIZE as usize, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Runs one worker on the calling thread until SIGINT/SIGTERM (or the stop fd) says stop.
+/// The calling thread keeps its Python thread state; the GIL is released while waiting for I/O.
+#[pyfunction]
+#[pyo3(signature = (app, event_loop, config, stop_fd = None))]
+pub fn run_worker(
+    py: Python<'_>,
+    app: &Bound<'_, AppCore>,
+    event_loop: &Bound<'_, PyAny>,
+    config: &Bound<'_, ServerConfig>,
+    stop_fd: Option<i32>,
+) -> PyResult<()> {
+    let config = config.get().clone();
+    let app = app.get().inner.clone();
+    if let Some(core) = config.core {
+        if let Err(e) = pin_to_core(core) {
+            // Pinning is an optimisation; a restricted cpuset must not stop the server.
+            let warnings = py.import("warnings")?;
+            warnings.call_method1("warn", (format!("fastrapi: could not pin worker to core {core}: {e}"),))?;
+        }
+    }
+    let addr = (config.host.as_str(), config.port)
+        .to_socket_addrs()
+        .map_err(FastrapiError::Io)?
+        .next()
+        .ok_or_else(|| FastrapiError::Config(format!("cannot resolve host {:?}", config.host)))?;
+
+    // The stop channel: signal handlers (and optionally the caller) write one byte.
+    let (stop_rx, stop_tx) = std::os::unix::net::UnixStream::pair().map_err(FastrapiError::Io)?;
+    let mut signal_ids = Vec::new();
+    if config.handle_signals {
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            let tx = stop_tx.try_clone().map_err(FastrapiError::Io)?;
+            let id = signal_hook::low_level::pipe::register(sig, tx).map_err(FastrapiError::Io)?;
+            signal_ids.push(id);
+        }
+    }
+    // SAFETY: the caller hands over a socket it will not use again.
+    let extra_stop =
+        stop_fd.map(|fd| unsafe { <std::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    let bridge = AsyncBridge::new(event_loop)?;
+
+    let result = py.detach(move || -> Result<(), FastrapiError> {
+        let driver = config.driver;
+        let entries = config.uring_entries;
+        let main = worker_main(app, config, bridge, addr, stop_rx, extra_stop);
+        match driver {
+            Driver::IoUring => monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+                .with_entries(entries)
+                .enable_timer()
+                .build()
+                .map_err(FastrapiError::Io)?
+                .block_on(main),
+            Driver::Epoll => monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+                .enable_timer()
+                .build()
+                .map_err(FastrapiError::Io)?
+                .block_on(main),
+        }
+    });
+    for id in signal_ids {
+        signal_hook::low_level::unregister(id);
+    }
+    drop(stop_tx);
+    result.map_err(Into::into)
+}
+
+async fn worker_main(
+    app: Arc<CompiledApp>,
+    config: ServerConfig,
+    bridge: AsyncBridge,
+    addr: SocketAddr,
+    stop_rx: std::os::unix::net::UnixStream,
+    extra_stop: Option<std::os::unix::net::UnixStream>,
+) -> Result<(), FastrapiError> {
+    let listener = bind(addr, &config)?;
+    let local_addr = listener.local_addr().unwrap_or(addr);
+    let worker = Rc::new(Worker {
+        app,
+        config,
+        bridge: Rc::new(bridge),
+        shutdown: Shutdown::default(),
+        active: std::cell::Cell::new(0),
+        local_addr,
+    });
+    serve(worker, listener, stop_rx, extra_stop).await;
+    Ok(())
+}
+
+fn bind(addr: SocketAddr, config: &ServerConfig) -> Result<TcpListener, FastrapiError> {
+    let opts = ListenerOpts::default().reuse_port(true).reuse_addr(true).backlog(config.backlog);
+    TcpListener::bind_with_config(addr, &opts).map_err(FastrapiError::Io)
+}
+
+async fn serve(
+    worker: Rc<Worker>,
+    listener: TcpListener,
+    stop_rx: std::os::unix::net::UnixStream,
+    extra_stop: Option<std::os::unix::net::UnixStream>,
+) {
+    for stop in std::iter::once(stop_rx).chain(extra_stop) {
+        let w = worker.clone();
+        if let Ok(mut stream) = monoio::net::UnixStream::from_std(stop) {
+            monoio::spawn(async move {
+                let (_, _) = stream.read(vec![0u8; 8]).await;
+                w.shutdown.trigger();
+            });
+        }
+    }
+    monoio::spawn(worker.bridge.clone().pump());
+
+    loop {
+        monoio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    monoio::spawn(conn::serve(worker.clone(), stream, peer));
+                }
+                Err(e) => {
+                    // Out of descriptors or memory: back off instead of spinning.
+                    eprintln!("fastrapi: accept failed: {e}");
+                    monoio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = worker.shutdown.wait() => break,
+        }
+    }
+    drop(listener);
+    let deadline = Instant::now() + worker.config.graceful_timeout;
+    while worker.active.get() > 0 && Instant::now() < deadline {
+        monoio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
