@@ -203,6 +203,11 @@ fn render(py: Python<'_>, ctx: &CallContext, plan: &RoutePlan, value: &Bound<'_,
             if serialized.is_instance(hooks.response_class.bind(py))? {
                 return write_py_response(py, &serialized, out, opts);
             }
+            if let Ok(bytes) = serialized.cast::<PyBytes>() {
+                // Already JSON (pydantic's dump_json for a response_model).
+                write_full(out, plan.status_code, Some(JSON), &[], bytes.as_bytes(), opts);
+                return Ok(());
+            }
             &serialized
         }
         None => value,

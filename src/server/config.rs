@@ -108,6 +108,11 @@ impl ServerConfig {
     fn port(&self) -> u16 {
         self.port
     }
+
+    #[getter]
+    fn graceful_timeout(&self) -> f64 {
+        self.graceful_timeout.as_secs_f64()
+    }
 }
 
 /// `"auto"` picks io_uring when the kernel offers what monoio needs, else epoll.

@@ -1,0 +1,26 @@
+"""fastrapi: FastAPI applications on a Rust, io_uring, thread-per-core server.
+
+Change ``from fastapi import FastAPI`` to ``from fastrapi import FastAPI`` and call
+``app.serve()``.
+"""
+
+from __future__ import annotations
+
+from fastrapi import status as status
+from fastrapi.applications import FastAPI as FastAPI
+from fastrapi.applications import FastrAPI as FastrAPI
+from fastrapi.exceptions import HTTPException as HTTPException
+from fastrapi.exceptions import WebSocketException as WebSocketException
+from fastrapi.param_functions import Body as Body
+from fastrapi.param_functions import Cookie as Cookie
+from fastrapi.param_functions import Depends as Depends
+from fastrapi.param_functions import File as File
+from fastrapi.param_functions import Form as Form
+from fastrapi.param_functions import Header as Header
+from fastrapi.param_functions import Path as Path
+from fastrapi.param_functions import Query as Query
+from fastrapi.param_functions import Security as Security
+from fastrapi.responses import Response as Response
+from fastrapi.routing import APIRouter as APIRouter
+
+__version__ = "0.1.0"

@@ -1,0 +1,43 @@
+"""The native core (Rust). Private: use the public `fastrapi` API."""
+
+from collections.abc import Sequence
+from typing import Any
+
+__version__: str
+
+class AppCore:
+    """The compiled app: route table and route plans, immutable once built."""
+
+    def __init__(self, routes: Sequence[Any], hooks: Any, redirect_slashes: bool = True) -> None: ...
+    def __len__(self) -> int: ...
+
+class ServerConfig:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        driver: str = "auto",
+        core: int | None = None,
+        backlog: int = 1024,
+        max_head_bytes: int = 16384,
+        max_headers: int = 100,
+        max_body_bytes: int = 16777216,
+        keep_alive_timeout: float = 5.0,
+        header_timeout: float = 30.0,
+        graceful_timeout: float = 30.0,
+        server_header: str | None = None,
+        handle_signals: bool = True,
+        uring_entries: int = 1024,
+    ) -> None: ...
+    @property
+    def driver(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def graceful_timeout(self) -> float: ...
+
+def run_worker(app: AppCore, event_loop: Any, config: ServerConfig, stop_fd: int | None = None) -> None: ...
+def resolve_driver(driver: str) -> str: ...
+def set_parent_death_signal(signal: int) -> None: ...
+def dumps(obj: Any, default: Any = None) -> bytes: ...

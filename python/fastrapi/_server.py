@@ -1,0 +1,257 @@
+"""Start-up and supervision: analyse once, then run one worker per core.
+
+On a GIL build of CPython each worker is a process (forked before any runtime thread
+exists) with its own interpreter; on a free-threaded build each worker is a thread of one
+process. Either way a worker owns one core, one listener and its own connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from fastrapi import _fastrapi
+from fastrapi._loop import CoreLoop
+
+if TYPE_CHECKING:
+    from fastrapi.applications import FastAPI
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _gil_enabled() -> bool:
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    return True if is_enabled is None else bool(is_enabled())
+
+
+def _reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
+    """Bind (without listening) so that port 0 resolves once and a port in use fails early."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock, sock.getsockname()[1]
+
+
+class _Lifespan:
+    """Runs the app's lifespan context and startup/shutdown handlers on a worker's loop."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._context: Any = None
+
+    async def startup(self) -> None:
+        if self.app.lifespan is not None:
+            self._context = self.app.lifespan(self.app)
+            state = await self._context.__aenter__()
+            if state:
+                for key, value in dict(state).items():
+                    setattr(self.app.state, key, value)
+        await self.app.router.startup()
+
+    async def shutdown(self) -> None:
+        await self.app.router.shutdown()
+        if self._context is not None:
+            await self._context.__aexit__(None, None, None)
+
+
+def run_worker_here(app: FastAPI, config: _fastrapi.ServerConfig, *, main_thread: bool = True) -> int:
+    """Run one worker on the calling thread. Returns the exit status for the process."""
+    core = app.build_core()
+    loop = CoreLoop()
+    lifespan = _Lifespan(app)
+    try:
+        loop.run_until_complete(lifespan.startup())
+    except BaseException:
+        traceback.print_exc()
+        print("fastrapi: application startup failed; exiting", file=sys.stderr, flush=True)
+        loop.close()
+        return 3
+    previous: dict[int, Any] = {}
+    if main_thread:
+        # The Rust worker owns SIGINT/SIGTERM while it runs; Python must not raise
+        # KeyboardInterrupt inside an endpoint.
+        previous = {sig: signal.signal(sig, signal.SIG_DFL) for sig in _STOP_SIGNALS}
+    status = 0
+    loop.fastrapi_enter()
+    try:
+        _fastrapi.run_worker(core, loop, config)
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    finally:
+        loop.fastrapi_exit()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    try:
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(lifespan.shutdown())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    except BaseException:
+        traceback.print_exc()
+        status = status or 1
+    finally:
+        loop.close()
+    return status
+
+
+def serve(
+    app: FastAPI,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int | None = None,
+    driver: str = "auto",
+    mode: str = "auto",
+    pin: bool = True,
+    **options: Any,
+) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM; then finish in-flight requests and run shutdown handlers.
+
+    ``workers``: default one per usable CPU. ``mode``: ``"processes"``, ``"threads"`` or ``"auto"``
+    (threads on a free-threaded build, processes otherwise). ``options`` go to
+    :class:`fastrapi._fastrapi.ServerConfig` (limits and timeouts).
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    count = workers if workers is not None else len(cpus)
+    if count < 1:
+        raise ValueError("workers must be at least 1")
+    if mode == "auto":
+        mode = "processes" if _gil_enabled() else "threads"
+    if mode not in ("processes", "threads"):
+        raise ValueError("mode must be 'auto', 'processes' or 'threads'")
+    app.build_core()  # analyse every route once, before any fork
+    driver_name = _fastrapi.resolve_driver(driver)
+    reservation, port = _reserve_port(host, port)
+    shown_host = f"[{host}]" if ":" in host else host
+    kind = "process" if mode == "processes" else "thread"
+    plural = "es" if kind == "process" and count != 1 else ("s" if count != 1 else "")
+    print(
+        f"fastrapi serving http://{shown_host}:{port} — {count} worker{'s' if count != 1 else ''} "
+        f"({kind}{plural}), {driver_name}",
+        flush=True,
+    )
+
+    def config_for(index: int, handle_signals: bool = True) -> _fastrapi.ServerConfig:
+        core = cpus[index % len(cpus)] if pin else None
+        return _fastrapi.ServerConfig(host, port, driver=driver_name, core=core, handle_signals=handle_signals,
+                                      **options)
+
+    try:
+        if count == 1:
+            status = run_worker_here(app, config_for(0))
+            if status:
+                raise SystemExit(status)
+        elif mode == "threads":
+            _serve_threads(app, count, config_for)
+        else:
+            _serve_processes(app, count, config_for, reservation)
+    finally:
+        reservation.close()
+
+
+def _serve_threads(app: FastAPI, count: int, config_for: Any) -> None:
+    previous = {sig: signal.signal(sig, signal.SIG_DFL) for sig in _STOP_SIGNALS}
+    statuses: list[int] = [0] * count
+
+    def run(i: int) -> None:
+        statuses[i] = run_worker_here(app, config_for(i), main_thread=False)
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"fastrapi-worker-{i}") for i in range(count)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if any(statuses):
+        raise SystemExit(max(statuses))
+
+
+def _serve_processes(app: FastAPI, count: int, config_for: Any, reservation: socket.socket) -> None:
+    parent = os.getpid()
+    children: dict[int, int] = {}
+    stopping = False
+    graceful = float(config_for(0).graceful_timeout)
+
+    def spawn(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker process
+            code = 1
+            try:
+                _fastrapi.set_parent_death_signal(signal.SIGTERM)
+                if os.getppid() != parent:
+                    os._exit(0)
+                reservation.close()
+                code = run_worker_here(app, config_for(index))
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children[pid] = index
+
+    def on_signal(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
+    failures = 0
+    deadline: float | None = None
+    try:
+        for i in range(count):
+            spawn(i)
+        while children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                if stopping:
+                    deadline = deadline or time.monotonic() + graceful + 5
+                    if time.monotonic() > deadline:
+                        for child in list(children):
+                            os.kill(child, signal.SIGKILL)
+                time.sleep(0.05)
+                continue
+            index = children.pop(pid, None)
+            if index is None or stopping:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if code == 3:  # startup failed: restarting would fail the same way
+                stopping = True
+                on_signal(signal.SIGTERM, None)
+                raise SystemExit(3)
+            failures += 1
+            print(f"fastrapi: worker {index} (pid {pid}) exited with {code}; restarting", file=sys.stderr, flush=True)
+            if failures > 10 * count:
+                on_signal(signal.SIGTERM, None)
+                raise SystemExit("fastrapi: workers keep failing; giving up")
+            time.sleep(min(1.0, 0.1 * failures))
+            spawn(index)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for child in list(children):
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

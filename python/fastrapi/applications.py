@@ -1,0 +1,184 @@
+"""The application object: FastAPI's constructor and decorators, plus ``serve()``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastrapi import _fastrapi
+from fastrapi.datastructures import Default
+from fastrapi.encoders import jsonable_encoder
+from fastrapi.exception_handlers import http_exception_response, validation_error_response
+from fastrapi.exceptions import FastAPIError, HTTPException, RequestValidationError
+from fastrapi.responses import JSONResponse, Response
+from fastrapi.routing import APIRoute, APIRouter, DecoratedCallable
+
+error_logger = logging.getLogger("fastrapi.error")
+
+
+class State:
+    """An object to hang app-wide values on (``app.state.db = ...``)."""
+
+    def __init__(self, state: dict[str, Any] | None = None) -> None:
+        super().__setattr__("_state", dict(state or {}))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._state[key]
+        except KeyError:
+            raise AttributeError(f"'{self.__class__.__name__}' object has no attribute '{key}'") from None
+
+    def __delattr__(self, key: str) -> None:
+        del self._state[key]
+
+
+class _Hooks:
+    """The callables the Rust core uses outside any one route."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.jsonable_encoder = jsonable_encoder
+        self.response_class = Response
+
+    def handle_exception(self, exc: BaseException) -> Response | None:
+        if isinstance(exc, HTTPException):
+            return http_exception_response(exc)
+        if isinstance(exc, RequestValidationError):
+            return validation_error_response(exc.errors())
+        error_logger.error("Exception in ASGI application", exc_info=exc)
+        return None
+
+    def validation_error(self, errors: list[Any], body: Any) -> Response:
+        return validation_error_response(errors)
+
+
+class FastAPI:
+    """A FastAPI application. ``FastrAPI`` is the same class."""
+
+    def __init__(
+        self,
+        *,
+        debug: bool = False,
+        routes: list[APIRoute] | None = None,
+        title: str = "FastAPI",
+        summary: str | None = None,
+        description: str = "",
+        version: str = "0.1.0",
+        openapi_url: str | None = "/openapi.json",
+        openapi_tags: list[dict[str, Any]] | None = None,
+        servers: list[dict[str, Any]] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        default_response_class: type[Response] = Default(JSONResponse),
+        redirect_slashes: bool = True,
+        docs_url: str | None = "/docs",
+        redoc_url: str | None = "/redoc",
+        on_startup: Sequence[Callable[[], Any]] | None = None,
+        on_shutdown: Sequence[Callable[[], Any]] | None = None,
+        lifespan: Callable[[FastAPI], Any] | None = None,
+        root_path: str = "",
+        strict_content_type: bool = True,
+        **extra: Any,
+    ) -> None:
+        self.debug = debug
+        self.title = title
+        self.summary = summary
+        self.description = description
+        self.version = version
+        self.openapi_url = openapi_url
+        self.openapi_tags = openapi_tags
+        self.servers = servers or []
+        self.docs_url = docs_url
+        self.redoc_url = redoc_url
+        self.root_path = root_path
+        self.strict_content_type = strict_content_type
+        self.extra = extra
+        self.state = State()
+        self.lifespan = lifespan
+        self.router = APIRouter(
+            dependencies=dependencies,
+            default_response_class=default_response_class,
+            redirect_slashes=redirect_slashes,
+        )
+        self.router.routes.extend(routes or [])
+        self.router.on_startup.extend(on_startup or [])
+        self.router.on_shutdown.extend(on_shutdown or [])
+        self._core: _fastrapi.AppCore | None = None
+
+    @property
+    def routes(self) -> list[APIRoute]:
+        return self.router.routes
+
+    # -- the decorators FastAPI apps use --------------------------------------------------
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.router.add_api_route(path, endpoint, **kwargs)
+
+    def api_route(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.api_route(path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.get(path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.put(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.post(path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.delete(path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.options(path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.head(path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.patch(path, **kwargs)
+
+    def trace(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.trace(path, **kwargs)
+
+    def include_router(self, router: APIRouter, **kwargs: Any) -> None:
+        self.router.include_router(router, **kwargs)
+
+    def on_event(self, event_type: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.on_event(event_type)
+
+    def add_event_handler(self, event_type: str, func: Callable[[], Any]) -> None:
+        self.router.add_event_handler(event_type, func)
+
+    # -- running --------------------------------------------------------------------------
+    def build_core(self) -> _fastrapi.AppCore:
+        """Compile every route into the plan the Rust core serves (done once, before workers start)."""
+        if self._core is None:
+            plans = [route.compile(strict_content_type=self.strict_content_type) for route in self.router.routes]
+            self._core = _fastrapi.AppCore(plans, _Hooks(self), redirect_slashes=self.router.redirect_slashes)
+        return self._core
+
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        workers: int | None = None,
+        driver: str = "auto",
+        mode: str = "auto",
+        **options: Any,
+    ) -> None:
+        """Serve the app on ``host:port`` until SIGINT/SIGTERM. See `fastrapi._server.serve`."""
+        from fastrapi._server import serve
+
+        serve(self, host=host, port=port, workers=workers, driver=driver, mode=mode, **options)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        raise FastAPIError(
+            "fastrapi apps are served by app.serve() or `fastrapi run`, not by an ASGI server"
+        )
+
+
+FastrAPI = FastAPI

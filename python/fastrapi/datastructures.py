@@ -1,0 +1,154 @@
+"""Header and query containers with Starlette's semantics (case-insensitive, multi-valued)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class DefaultPlaceholder(Generic[T]):
+    """Marks a value that was not set by the user, so that a router default may apply."""
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DefaultPlaceholder) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(("DefaultPlaceholder", repr(self.value)))
+
+
+def Default(value: T) -> T:  # noqa: N802 - FastAPI's name
+    return DefaultPlaceholder(value)  # type: ignore[return-value]
+
+
+class Headers(Mapping[str, str]):
+    """An immutable, case-insensitive multi-dict of headers (latin-1 bytes underneath)."""
+
+    def __init__(
+        self,
+        headers: Mapping[str, str] | None = None,
+        raw: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self._list: list[tuple[bytes, bytes]] = []
+        if headers is not None:
+            self._list = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        elif raw is not None:
+            self._list = raw
+
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        return self._list
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return [k.decode("latin-1") for k, _ in self._list]
+
+    def values(self) -> list[str]:  # type: ignore[override]
+        return [v.decode("latin-1") for _, v in self._list]
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._list]
+
+    def getlist(self, key: str) -> list[str]:
+        wanted = key.lower().encode("latin-1")
+        return [v.decode("latin-1") for k, v in self._list if k == wanted]
+
+    def __getitem__(self, key: str) -> str:
+        wanted = key.lower().encode("latin-1")
+        for k, v in self._list:
+            if k == wanted:
+                return v.decode("latin-1")
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        wanted = key.lower().encode("latin-1")
+        return any(k == wanted for k, _ in self._list)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and sorted(self._list) == sorted(other._list)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({dict(self.items())!r})"
+
+
+class MutableHeaders(Headers, MutableMapping[str, str]):  # type: ignore[misc]
+    def __setitem__(self, key: str, value: str) -> None:
+        name = key.lower().encode("latin-1")
+        encoded = value.encode("latin-1")
+        found = [i for i, (k, _) in enumerate(self._list) if k == name]
+        for i in reversed(found[1:]):
+            del self._list[i]
+        if found:
+            self._list[found[0]] = (name, encoded)
+        else:
+            self._list.append((name, encoded))
+
+    def __delitem__(self, key: str) -> None:
+        name = key.lower().encode("latin-1")
+        self._list[:] = [(k, v) for k, v in self._list if k != name]
+
+    def setdefault(self, key: str, value: str) -> str:  # type: ignore[override]
+        if key in self:
+            return self[key]
+        self[key] = value
+        return value
+
+    def append(self, key: str, value: str) -> None:
+        self._list.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+
+    def update(self, other: Any = (), /, **kwargs: str) -> None:  # type: ignore[override]
+        items = other.items() if isinstance(other, Mapping) else other
+        for k, v in items:
+            self[k] = v
+        for k, v in kwargs.items():
+            self[k] = v
+
+    def add_vary_header(self, vary: str) -> None:
+        existing = self.get("vary")
+        if existing is not None:
+            vary = ", ".join([existing, vary])
+        self["vary"] = vary
+
+
+class QueryParams(Mapping[str, str]):
+    """Parsed query string: ``get`` returns the last value, ``getlist`` all of them."""
+
+    def __init__(self, items: Sequence[tuple[str, str]] | str = ()) -> None:
+        if isinstance(items, str):
+            from urllib.parse import parse_qsl
+
+            items = parse_qsl(items, keep_blank_values=True)
+        self._list = list(items)
+        self._dict = {k: v for k, v in self._list}
+
+    def getlist(self, key: str) -> list[str]:
+        return [v for k, v in self._list if k == key]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        return list(self._list)
+
+    def __getitem__(self, key: str) -> str:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def __repr__(self) -> str:
+        return f"QueryParams({self._list!r})"

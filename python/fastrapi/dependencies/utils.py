@@ -1,0 +1,312 @@
+"""Endpoint analysis: a signature becomes a route plan, once, at start-up.
+
+The plan tells the Rust core where each argument comes from (path, query, header, cookie or
+body), which values it may coerce itself, and which pydantic validator decides everything else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.message
+import inspect
+import json
+import re
+import types
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from fastrapi import params
+from fastrapi.exceptions import FastAPIError
+
+_PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-zA-Z_][a-zA-Z0-9_]*)?}")
+_SCALARS: dict[Any, str] = {str: "str", int: "int", float: "float", bool: "bool"}
+_IMMUTABLE = (str, int, float, bool, bytes, type(None), tuple, frozenset)
+_SEQUENCE_ORIGINS = (list, set, tuple, frozenset, Sequence)
+
+
+def get_path_param_names(path: str) -> set[str]:
+    return set(_PATH_PARAM.findall(path))
+
+
+@dataclasses.dataclass
+class ParamPlan:
+    """One argument read from the path, query string, headers or cookies (read by Rust)."""
+
+    name: str
+    alias: str
+    location: str
+    scalar: str
+    required: bool
+    default: Any
+    default_factory: Callable[[], Any] | None
+    validate: Callable[[Any], tuple[bool, Any]]
+    is_sequence: bool
+    field_info: FieldInfo
+    annotation: Any
+
+
+@dataclasses.dataclass
+class BodyField:
+    name: str
+    alias: str
+    field_info: FieldInfo
+    annotation: Any
+    adapter: TypeAdapter[Any]
+    required: bool
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = get_args(annotation)
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) == 1 and len(args) == 2:
+            return non_none[0]
+    return annotation
+
+
+def _is_sequence(annotation: Any) -> bool:
+    annotation = _unwrap_optional(annotation)
+    origin = get_origin(annotation) or annotation
+    return isinstance(origin, type) and issubclass(origin, _SEQUENCE_ORIGINS) and origin not in (str, bytes)
+
+
+def _is_scalar(annotation: Any) -> bool:
+    """FastAPI's rule: a value that fits in one query parameter (not a model, mapping or sequence)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_scalar(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return all(_is_scalar(a) for a in get_args(annotation))
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return True
+    if origin is not None:
+        annotation = origin
+    if not isinstance(annotation, type):
+        return True
+    if issubclass(annotation, BaseModel | Mapping) or dataclasses.is_dataclass(annotation):
+        return False
+    return not (issubclass(annotation, _SEQUENCE_ORIGINS) and annotation not in (str, bytes))
+
+
+def _adapter(annotation: Any, field_info: FieldInfo) -> TypeAdapter[Any]:
+    """The validator FastAPI builds for a field: annotation, its constraints, its other attributes."""
+    info = field_info.asdict()
+    attributes = {k: v for k, v in info["attributes"].items() if k not in ("default", "default_factory")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return TypeAdapter(Annotated[(annotation, *info["metadata"], Field(**attributes))])  # type: ignore[misc]
+
+
+def _located_validator(adapter: TypeAdapter[Any], loc: tuple[str, ...]) -> Callable[[Any], tuple[bool, Any]]:
+    validate_python = adapter.validate_python
+
+    def validate(value: Any) -> tuple[bool, Any]:
+        try:
+            return True, validate_python(value, from_attributes=True)
+        except ValidationError as exc:
+            return False, [{**err, "loc": loc + tuple(err.get("loc", ()))} for err in exc.errors(include_url=False)]
+
+    return validate
+
+
+def _split_annotated(annotation: Any) -> tuple[Any, list[Any]]:
+    if get_origin(annotation) is Annotated:
+        base, *metadata = get_args(annotation)
+        return base, metadata
+    return annotation, []
+
+
+@dataclasses.dataclass
+class EndpointPlan:
+    params: list[ParamPlan]
+    body_fields: list[BodyField]
+    embed_body: bool
+
+
+def analyze_endpoint(path: str, endpoint: Callable[..., Any]) -> EndpointPlan:
+    path_names = get_path_param_names(path)
+    try:
+        signature = inspect.signature(endpoint, eval_str=True)
+    except NameError as exc:
+        raise FastAPIError(f"cannot resolve the annotations of {endpoint!r}: {exc}") from exc
+    plans: dict[str, list[ParamPlan]] = {"path": [], "query": [], "header": [], "cookie": []}
+    body_fields: list[BodyField] = []
+    for name, parameter in signature.parameters.items():
+        if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        annotation, metadata = _split_annotated(parameter.annotation)
+        field_info: FieldInfo | None = None
+        for item in metadata:
+            if isinstance(item, params.Depends):
+                raise FastAPIError(
+                    f"{endpoint.__name__}(): dependencies (Depends) are not supported by this version of "
+                    "fastrapi yet"
+                )
+            if isinstance(item, FieldInfo):
+                field_info = item
+        default = parameter.default
+        if isinstance(default, params.Depends):
+            raise FastAPIError(
+                f"{endpoint.__name__}(): dependencies (Depends) are not supported by this version of fastrapi yet"
+            )
+        if isinstance(default, FieldInfo):
+            if field_info is not None:
+                raise FastAPIError(f"{endpoint.__name__}(): `{name}` has a parameter marker twice")
+            field_info = default
+            default = PydanticUndefined if field_info.is_required() else field_info.default
+        elif default is inspect.Parameter.empty:
+            default = PydanticUndefined
+        if field_info is not None and default is PydanticUndefined and not field_info.is_required():
+            default = field_info.default
+        if annotation is inspect.Parameter.empty:
+            annotation = Any
+        _reject_unsupported(endpoint, name, annotation)
+
+        if isinstance(field_info, params.Param):
+            location = field_info.in_.value
+        elif isinstance(field_info, params.Body):
+            location = "body"
+        elif name in path_names:
+            location = "path"
+        elif _is_scalar(annotation):
+            location = "query"
+        else:
+            location = "body"
+        if location == "path" and name not in path_names:
+            raise FastAPIError(f"{endpoint.__name__}(): path parameter `{name}` is not in the path {path!r}")
+
+        if field_info is None:
+            field_info = params.Body() if location == "body" else _marker(location)
+        required = default is PydanticUndefined and field_info.default_factory is None
+        if location == "body":
+            alias = field_info.alias or name
+            body_fields.append(
+                BodyField(name, alias, field_info, annotation, _adapter(annotation, field_info), required)
+            )
+            continue
+
+        alias = field_info.alias or name
+        if (
+            location == "header"
+            and getattr(field_info, "convert_underscores", True)
+            and field_info.alias is None
+        ):
+            alias = name.replace("_", "-")
+        is_sequence = _is_sequence(annotation)
+        scalar = "other"
+        base = _unwrap_optional(annotation)
+        if not is_sequence and base in _SCALARS and not field_info.metadata:
+            scalar = _SCALARS[base]
+        default_factory = field_info.default_factory
+        if default_factory is None and default is not PydanticUndefined and not isinstance(default, _IMMUTABLE):
+            default_factory = _deepcopy_factory(default)
+        plans[location].append(
+            ParamPlan(
+                name=name,
+                alias=alias,
+                location=location,
+                scalar=scalar,
+                required=required,
+                default=None if default is PydanticUndefined else default,
+                default_factory=default_factory,  # type: ignore[arg-type]
+                validate=_located_validator(_adapter(annotation, field_info), (location, alias)),
+                is_sequence=is_sequence,
+                field_info=field_info,
+                annotation=annotation,
+            )
+        )
+    ordered = plans["path"] + plans["query"] + plans["header"] + plans["cookie"]
+    embed = len(body_fields) > 1 or any(getattr(f.field_info, "embed", None) for f in body_fields)
+    return EndpointPlan(params=ordered, body_fields=body_fields, embed_body=embed)
+
+
+def _marker(location: str) -> params.Param:
+    return {"path": params.Path, "query": params.Query, "header": params.Header, "cookie": params.Cookie}[location]()
+
+
+def _deepcopy_factory(value: Any) -> Callable[[], Any]:
+    import copy
+
+    return lambda: copy.deepcopy(value)
+
+
+def _reject_unsupported(endpoint: Callable[..., Any], name: str, annotation: Any) -> None:
+    """Injected objects arrive with the request-surface work; say so instead of misbehaving."""
+    unsupported = {"Request", "Response", "BackgroundTasks", "WebSocket", "SecurityScopes", "HTTPConnection"}
+    if isinstance(annotation, type) and annotation.__name__ in unsupported:
+        raise FastAPIError(
+            f"{endpoint.__name__}(): parameter `{name}: {annotation.__name__}` is not supported by this "
+            "version of fastrapi yet"
+        )
+
+
+def is_json_content_type(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
+
+
+def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callable[[bytes, str | None], Any] | None:
+    """``decode(raw, content_type) -> (True, kwargs) | (False, errors)``, FastAPI's body rules."""
+    fields = plan.body_fields
+    if not fields:
+        return None
+    embed = plan.embed_body
+
+    def decode(raw: bytes, content_type: str | None) -> tuple[bool, Any]:
+        body: Any = None
+        if raw:
+            parse_json = is_json_content_type(content_type) if content_type else not strict_content_type
+            if parse_json:
+                try:
+                    body = json.loads(raw)
+                except json.JSONDecodeError as e:
+                    error = {
+                        "type": "json_invalid",
+                        "loc": ("body", e.pos),
+                        "msg": "JSON decode error",
+                        "input": {},
+                        "ctx": {"error": e.msg},
+                    }
+                    return False, [error]
+            else:
+                body = raw
+        values: dict[str, Any] = {}
+        errors: list[Any] = []
+        for field in fields:
+            loc: tuple[Any, ...]
+            if embed:
+                loc = ("body", field.alias)
+                value = body.get(field.alias) if isinstance(body, Mapping) else None
+                if value is None and body is not None and not isinstance(body, Mapping):
+                    value = None
+            else:
+                loc = ("body",)
+                value = body
+            if value is None:
+                if field.required:
+                    errors.append({"type": "missing", "loc": loc, "msg": "Field required", "input": None})
+                else:
+                    values[field.name] = field.field_info.get_default(call_default_factory=True)
+                continue
+            try:
+                values[field.name] = field.adapter.validate_python(value, from_attributes=True)
+            except ValidationError as exc:
+                errors.extend(
+                    {**err, "loc": loc + tuple(err.get("loc", ()))} for err in exc.errors(include_url=False)
+                )
+        if errors:
+            return False, errors
+        return True, values
+
+    return decode
