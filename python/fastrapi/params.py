@@ -67,7 +67,6 @@ class Param(FieldInfo):
         self.include_in_schema = include_in_schema
         self.openapi_examples = openapi_examples
         kwargs = _field_kwargs(
-            default=default,
             default_factory=default_factory,
             annotation=annotation,
             alias=alias,
@@ -92,8 +91,8 @@ class Param(FieldInfo):
             examples=examples,
             deprecated=deprecated,
         )
-        if default is PydanticUndefined:
-            kwargs.pop("default", None)
+        if default is not PydanticUndefined:
+            kwargs["default"] = default
         schema_extra = dict(json_schema_extra or {})
         schema_extra.update(extra)
         if schema_extra:

@@ -1,0 +1,129 @@
+"""The same app under FastAPI + uvicorn and under fastrapi: status, content-type and body must match."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/hello", {}),
+    ("GET", "/items/42", {}),
+    ("GET", "/items/42?q=x", {}),
+    ("GET", "/items/abc", {}),
+    ("GET", "/items/1.5", {}),
+    ("GET", "/items/-3", {}),
+    ("GET", "/items/007", {}),
+    ("GET", "/items/%20", {}),
+    ("GET", "/typed/2.5?flag=yes&n=4&name=z", {}),
+    ("GET", "/typed/1e3?flag=TRUE", {}),
+    ("GET", "/typed/nan", {}),
+    ("GET", "/typed/x?flag=maybe&n=q&maybe=w", {}),
+    ("GET", "/typed/1?maybe=", {}),
+    ("GET", "/typed/1?n=+5", {}),
+    ("GET", "/typed/1?n=5.0", {}),
+    ("GET", "/typed/1?n=1_000", {}),
+    ("GET", "/required", {}),
+    ("GET", "/required?a=1", {}),
+    ("GET", "/constrained?q=toolong&n=11", {}),
+    ("GET", "/constrained?q=ok", {}),
+    ("POST", "/echo-dict", {"json": {"a": 1, "b": [1, 2.5, "x"]}}),
+    ("POST", "/echo-dict", {"json": [1, 2]}),
+    ("POST", "/echo-dict", {"content": b'{"a": ', "headers": {"content-type": "application/json"}}),
+    ("POST", "/echo-dict", {"content": b"", "headers": {"content-type": "application/json"}}),
+    ("POST", "/echo-dict", {"content": b'{"a": 1}'}),
+    ("POST", "/echo-dict", {"content": b'{"a": 1}', "headers": {"content-type": "text/plain"}}),
+    ("POST", "/echo-dict", {"content": b'{"a": 1}', "headers": {"content-type": "application/vnd.api+json"}}),
+    ("POST", "/echo-list", {"json": [1, "two", None]}),
+    ("POST", "/items", {"json": {"name": "x", "price": 1.5, "tags": ["a"]}}),
+    ("POST", "/items", {"json": {"name": "x"}}),
+    ("POST", "/items", {"json": {"name": 1, "price": "abc", "tags": "no"}}),
+    ("POST", "/items-model", {"json": {"name": "x", "price": 1e16}}),
+    ("GET", "/values", {}),
+    ("GET", "/http-error", {}),
+    ("GET", "/http-error-default", {}),
+    ("GET", "/boom", {}),
+    ("GET", "/nope", {}),
+    ("POST", "/hello", {}),
+    ("DELETE", "/multi", {}),
+    ("GET", "/multi", {}),
+    ("PUT", "/multi", {}),
+    ("HEAD", "/hello", {}),
+    ("GET", "/head", {}),
+    ("GET", "/conv/12", {}),
+    ("GET", "/conv/x", {}),
+    ("GET", "/files/a/b/c.txt", {}),
+    ("GET", "/users/me", {}),
+    ("GET", "/users/7", {}),
+    ("PUT", "/methods", {}),
+    ("PATCH", "/methods", {}),
+    ("DELETE", "/methods", {}),
+    ("OPTIONS", "/methods", {}),
+    ("GET", "/methods", {}),
+    ("GET", "/header", {"headers": {"User-Agent": "tester", "X-Token": "a"}}),
+    ("GET", "/cookie", {"headers": {"Cookie": "session=abc; other=1"}}),
+    ("GET", "/cookie", {}),
+    ("GET", "/list-query?q=1&q=2", {}),
+    ("GET", "/list-query?q=1&q=x", {}),
+    ("POST", "/status", {}),
+    ("GET", "/unicode/caf%C3%A9", {}),
+    ("GET", "/slash", {}),
+    ("GET", "/noslash/", {}),
+    ("GET", "/noslash/?a=1", {}),
+]
+
+
+def _request(client: httpx.Client, method: str, path: str, kwargs: dict) -> httpx.Response:
+    return client.request(method, path, **kwargs)
+
+
+def _body(response: httpx.Response) -> object:
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return json.loads(response.content)
+    return response.content
+
+
+@pytest.fixture(scope="module")
+def both_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests import conftest
+
+    tmp = tmp_path_factory.mktemp("diff")
+    fastapi_fixture = conftest.serve_fastapi.__wrapped__(tmp)  # type: ignore[attr-defined]
+    fastrapi_fixture = conftest.serve_app.__wrapped__(tmp)  # type: ignore[attr-defined]
+    start_fastapi = next(fastapi_fixture)
+    start_fastrapi = next(fastrapi_fixture)
+    servers = (start_fastapi("tests.apps.basic"), start_fastrapi("tests.apps.basic"))
+    yield servers
+    for gen in (fastapi_fixture, fastrapi_fixture):
+        with __import__("contextlib").suppress(StopIteration):
+            next(gen)
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
+def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    fastapi_server, fastrapi_server = both_servers
+    with httpx.Client(base_url=fastapi_server.url, follow_redirects=False) as a, \
+            httpx.Client(base_url=fastrapi_server.url, follow_redirects=False) as b:
+        expected = _request(a, method, path, kwargs)
+        actual = _request(b, method, path, kwargs)
+    assert actual.status_code == expected.status_code
+    assert actual.headers.get("content-type") == expected.headers.get("content-type")
+    assert actual.content == expected.content or _body(actual) == _body(expected)
+    assert actual.content == expected.content, "same JSON value but different bytes"
+    for header in ("x-reason", "content-length"):
+        assert actual.headers.get(header) == expected.headers.get(header), header
+    # FastAPI joins a set of methods, so its order varies between runs; compare the members.
+    assert _tokens(actual.headers.get("allow")) == _tokens(expected.headers.get("allow"))
+    # Absolute redirect URLs name each server's own port.
+    assert _same_port(actual.headers.get("location"), fastrapi_server.port) == _same_port(
+        expected.headers.get("location"), fastapi_server.port
+    )
+
+
+def _tokens(value: str | None) -> set[str] | None:
+    return None if value is None else {t.strip() for t in value.split(",")}
+
+
+def _same_port(location: str | None, port: int) -> str | None:
+    return None if location is None else location.replace(f":{port}/", ":PORT/")
