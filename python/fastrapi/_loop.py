@@ -49,7 +49,7 @@ class CoreLoop(asyncio.SelectorEventLoop):
 
     def fastrapi_exit(self) -> None:
         self._fastrapi_selector.nonblocking = False
-        self._thread_id = None  # type: ignore[attr-defined]
+        self._thread_id = None  # type: ignore[attr-defined,assignment]
         events._set_running_loop(None)
         if self._fastrapi_old_hooks is not None:
             sys.set_asyncgen_hooks(*self._fastrapi_old_hooks)

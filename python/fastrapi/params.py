@@ -24,7 +24,7 @@ def _field_kwargs(**kwargs: Any) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None and v is not _Unset}
 
 
-class Param(FieldInfo):
+class Param(FieldInfo):  # type: ignore[misc]
     in_: ParamTypes
 
     def __init__(
@@ -103,7 +103,7 @@ class Param(FieldInfo):
         return f"{self.__class__.__name__}({self.default})"
 
 
-class Path(Param):
+class Path(Param):  # type: ignore[misc]
     in_ = ParamTypes.path
 
     def __init__(self, default: Any = ..., **kwargs: Any) -> None:
@@ -112,11 +112,11 @@ class Path(Param):
         super().__init__(default=PydanticUndefined, **kwargs)
 
 
-class Query(Param):
+class Query(Param):  # type: ignore[misc]
     in_ = ParamTypes.query
 
 
-class Header(Param):
+class Header(Param):  # type: ignore[misc]
     in_ = ParamTypes.header
 
     def __init__(self, default: Any = PydanticUndefined, *, convert_underscores: bool = True, **kwargs: Any) -> None:
@@ -124,11 +124,11 @@ class Header(Param):
         super().__init__(default, **kwargs)
 
 
-class Cookie(Param):
+class Cookie(Param):  # type: ignore[misc]
     in_ = ParamTypes.cookie
 
 
-class Body(FieldInfo):
+class Body(FieldInfo):  # type: ignore[misc]
     def __init__(
         self,
         default: Any = PydanticUndefined,
@@ -158,13 +158,13 @@ class Body(FieldInfo):
         return f"{self.__class__.__name__}({self.default})"
 
 
-class Form(Body):
+class Form(Body):  # type: ignore[misc]
     def __init__(self, default: Any = PydanticUndefined, *, media_type: str = "application/x-www-form-urlencoded",
                  **kwargs: Any) -> None:
         super().__init__(default, media_type=media_type, **kwargs)
 
 
-class File(Form):
+class File(Form):  # type: ignore[misc]
     def __init__(self, default: Any = PydanticUndefined, *, media_type: str = "multipart/form-data",
                  **kwargs: Any) -> None:
         super().__init__(default, media_type=media_type, **kwargs)

@@ -23,9 +23,10 @@ DecoratedCallable = TypeVar("DecoratedCallable", bound=Callable[..., Any])
 def _is_async_callable(obj: Any) -> bool:
     while isinstance(obj, functools.partial):
         obj = obj.func
-    return inspect.iscoroutinefunction(obj) or (
-        callable(obj) and inspect.iscoroutinefunction(getattr(obj, "__call__", None))
-    )
+    if inspect.iscoroutinefunction(obj):
+        return True
+    # A class instance used as an endpoint is async when its __call__ is.
+    return callable(obj) and not inspect.isroutine(obj) and inspect.iscoroutinefunction(type(obj).__call__)
 
 
 def _return_annotation(endpoint: Callable[..., Any]) -> Any:
@@ -167,8 +168,8 @@ class APIRoute:
             if default_class:
                 # FastAPI's fast path: pydantic writes the JSON bytes itself.
                 return adapter.dump_json(validated, **options)
-            return _render_with_class(response_class, status_code, adapter.dump_python(validated, mode="json",
-                                                                                     **options))
+            dumped = adapter.dump_python(validated, mode="json", **options)
+            return _render_with_class(response_class, status_code, dumped)
 
         return serialize
 
@@ -229,7 +230,9 @@ class APIRouter:
 
         return decorator
 
-    def _method(self, method: str, path: str, kwargs: dict[str, Any]) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    def _method(
+        self, method: str, path: str, kwargs: dict[str, Any]
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
         kwargs["methods"] = [method]
         return self.api_route(path, **kwargs)
 

@@ -34,7 +34,12 @@ const MAX_LINE: usize = 4096;
 
 impl ChunkedDecoder {
     pub fn new(max_body: usize) -> Self {
-        ChunkedDecoder { state: State::Size, remaining: 0, max_body, decoded: 0 }
+        ChunkedDecoder {
+            state: State::Size,
+            remaining: 0,
+            max_body,
+            decoded: 0,
+        }
     }
 
     pub fn is_done(&self) -> bool {
@@ -50,7 +55,11 @@ impl ChunkedDecoder {
             match self.state {
                 State::Size => {
                     let Some(eol) = find_crlf(rest) else {
-                        return if rest.len() > MAX_LINE { Err(ChunkError::Invalid("chunk size line too long")) } else { Ok(pos) };
+                        return if rest.len() > MAX_LINE {
+                            Err(ChunkError::Invalid("chunk size line too long"))
+                        } else {
+                            Ok(pos)
+                        };
                     };
                     let line = &rest[..eol];
                     let hex_end = line.iter().position(|b| *b == b';').unwrap_or(line.len());
@@ -60,7 +69,9 @@ impl ChunkedDecoder {
                     }
                     let mut size: usize = 0;
                     for b in hex {
-                        let digit = (*b as char).to_digit(16).ok_or(ChunkError::Invalid("invalid chunk size"))?;
+                        let digit = (*b as char)
+                            .to_digit(16)
+                            .ok_or(ChunkError::Invalid("invalid chunk size"))?;
                         size = size * 16 + digit as usize;
                     }
                     pos += eol + 2;
@@ -96,7 +107,11 @@ impl ChunkedDecoder {
                 }
                 State::Trailer => {
                     let Some(eol) = find_crlf(rest) else {
-                        return if rest.len() > MAX_LINE { Err(ChunkError::Invalid("trailer line too long")) } else { Ok(pos) };
+                        return if rest.len() > MAX_LINE {
+                            Err(ChunkError::Invalid("trailer line too long"))
+                        } else {
+                            Ok(pos)
+                        };
                     };
                     pos += eol + 2;
                     if eol == 0 {
@@ -157,6 +172,9 @@ mod tests {
         assert!(decode_all(&[b"3\r\nabcX\r\n"]).is_err());
         assert!(decode_all(&[b"fffffffffffffffff\r\n"]).is_err());
         let mut d = ChunkedDecoder::new(4);
-        assert_eq!(d.feed(b"5\r\nhello\r\n", &mut Vec::new()), Err(ChunkError::TooLarge));
+        assert_eq!(
+            d.feed(b"5\r\nhello\r\n", &mut Vec::new()),
+            Err(ChunkError::TooLarge)
+        );
     }
 }

@@ -13,7 +13,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_head_bytes: 16 * 1024, max_headers: 100, max_body_bytes: 16 * 1024 * 1024 }
+        Limits {
+            max_head_bytes: 16 * 1024,
+            max_headers: 100,
+            max_body_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -86,7 +90,10 @@ pub struct Head<'b> {
 impl<'b> Head<'b> {
     /// First value of a header, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
     }
 }
 
@@ -125,7 +132,11 @@ pub fn parse_head<'b>(
     let head_len = match req.parse_with_uninit_headers(buf, &mut storage[..max_headers]) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            return if buf.len() > limits.max_head_bytes { Err(HeadError::TooLarge) } else { Ok(None) };
+            return if buf.len() > limits.max_head_bytes {
+                Err(HeadError::TooLarge)
+            } else {
+                Ok(None)
+            };
         }
         Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
         Err(_) => return Err(HeadError::Invalid("malformed request head")),
@@ -171,7 +182,9 @@ pub fn parse_head<'b>(
             if v.eq_ignore_ascii_case(b"chunked") {
                 chunked = true;
             } else if version == 0 {
-                return Err(HeadError::Invalid("Transfer-Encoding in an HTTP/1.0 request"));
+                return Err(HeadError::Invalid(
+                    "Transfer-Encoding in an HTTP/1.0 request",
+                ));
             } else {
                 return Err(HeadError::UnsupportedTransferEncoding);
             }
@@ -199,7 +212,11 @@ pub fn parse_head<'b>(
         return Err(HeadError::Invalid("HTTP/1.1 request without Host"));
     }
     let framing = match (chunked, content_length) {
-        (true, Some(_)) => return Err(HeadError::Invalid("both Content-Length and Transfer-Encoding")),
+        (true, Some(_)) => {
+            return Err(HeadError::Invalid(
+                "both Content-Length and Transfer-Encoding",
+            ))
+        }
         (true, None) => Framing::Chunked,
         (false, Some(0)) | (false, None) => Framing::None,
         (false, Some(n)) => {
@@ -209,7 +226,11 @@ pub fn parse_head<'b>(
             Framing::Length(n)
         }
     };
-    let keep_alive = if version == 1 { !conn_close } else { conn_keep_alive && !conn_close };
+    let keep_alive = if version == 1 {
+        !conn_close
+    } else {
+        conn_keep_alive && !conn_close
+    };
     Ok(Some(Head {
         method: Method::parse(method_str),
         method_str,
@@ -240,8 +261,14 @@ fn parse_content_length(value: &[u8]) -> Result<usize, HeadError> {
 }
 
 pub fn trim(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
-    let end = v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
     &v[start..end]
 }
 
@@ -255,7 +282,16 @@ mod tests {
         let mut storage = header_storage();
         let limits = Limits::default();
         parse_head(raw, &mut storage, &limits).map(|o| {
-            o.map(|h| (h.method, h.path.to_string(), h.query.to_string(), h.framing, h.keep_alive, h.head_len))
+            o.map(|h| {
+                (
+                    h.method,
+                    h.path.to_string(),
+                    h.query.to_string(),
+                    h.framing,
+                    h.keep_alive,
+                    h.head_len,
+                )
+            })
         })
     }
 
@@ -263,7 +299,17 @@ mod tests {
     fn simple_get() {
         let raw = b"GET /items/1?q=x HTTP/1.1\r\nHost: a\r\n\r\n";
         let (m, p, q, f, ka, n) = parse(raw).unwrap().unwrap();
-        assert_eq!((m, p.as_str(), q.as_str(), f, ka, n), (Method::Get, "/items/1", "q=x", Framing::None, true, raw.len()));
+        assert_eq!(
+            (m, p.as_str(), q.as_str(), f, ka, n),
+            (
+                Method::Get,
+                "/items/1",
+                "q=x",
+                Framing::None,
+                true,
+                raw.len()
+            )
+        );
     }
 
     #[test]
@@ -274,8 +320,18 @@ mod tests {
     #[test]
     fn http10_closes_unless_keep_alive() {
         assert!(!parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().unwrap().4);
-        assert!(parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap().unwrap().4);
-        assert!(!parse(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap().unwrap().4);
+        assert!(
+            parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .4
+        );
+        assert!(
+            !parse(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .4
+        );
     }
 
     #[test]
@@ -294,7 +350,10 @@ mod tests {
 
     #[test]
     fn limits() {
-        let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+            "a".repeat(20_000)
+        );
         assert_eq!(parse(big.as_bytes()), Err(HeadError::TooLarge));
         let mut many = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
         for i in 0..120 {
@@ -308,8 +367,17 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid() {
-        assert!(matches!(parse(b"\x00\x01\x02 nonsense\r\n\r\n"), Err(HeadError::Invalid(_))));
-        assert!(matches!(parse(b"GET / HTTP/1.1\r\n\r\n"), Err(HeadError::Invalid(_))));
-        assert!(matches!(parse(b"GET http://x/ HTTP/1.1\r\nHost: a\r\n\r\n"), Err(HeadError::Invalid(_))));
+        assert!(matches!(
+            parse(b"\x00\x01\x02 nonsense\r\n\r\n"),
+            Err(HeadError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse(b"GET / HTTP/1.1\r\n\r\n"),
+            Err(HeadError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse(b"GET http://x/ HTTP/1.1\r\nHost: a\r\n\r\n"),
+            Err(HeadError::Invalid(_))
+        ));
     }
 }

@@ -16,7 +16,10 @@ pub struct WriteOpts<'a> {
 }
 
 pub fn reason(status: u16) -> &'static str {
-    http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("")
 }
 
 /// Writes the status line and the headers every response carries (`date`, `server`, `connection`).
@@ -85,8 +88,20 @@ pub fn status_allows_body(status: u16) -> bool {
 
 /// A short plain-text error for requests that never reached the app (400, 413, 431, …).
 pub fn write_protocol_error(out: &mut Vec<u8>, status: u16, message: &str, server: Option<&[u8]>) {
-    let opts = WriteOpts { head_only: false, close: true, http10_keep_alive: false, server };
-    write_full(out, status, Some(b"text/plain; charset=utf-8"), &[], message.as_bytes(), &opts);
+    let opts = WriteOpts {
+        head_only: false,
+        close: true,
+        http10_keep_alive: false,
+        server,
+    };
+    write_full(
+        out,
+        status,
+        Some(b"text/plain; charset=utf-8"),
+        &[],
+        message.as_bytes(),
+        &opts,
+    );
 }
 
 #[cfg(test)]
@@ -96,7 +111,12 @@ mod tests {
     #[test]
     fn full_response() {
         let mut out = Vec::new();
-        let opts = WriteOpts { head_only: false, close: false, http10_keep_alive: false, server: None };
+        let opts = WriteOpts {
+            head_only: false,
+            close: false,
+            http10_keep_alive: false,
+            server: None,
+        };
         write_full(&mut out, 200, Some(b"application/json"), &[], b"{}", &opts);
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 200 OK\r\ndate: "));
@@ -106,13 +126,27 @@ mod tests {
     #[test]
     fn head_and_no_content() {
         let mut out = Vec::new();
-        let opts = WriteOpts { head_only: true, close: true, http10_keep_alive: false, server: Some(b"x") };
+        let opts = WriteOpts {
+            head_only: true,
+            close: true,
+            http10_keep_alive: false,
+            server: Some(b"x"),
+        };
         write_full(&mut out, 200, Some(b"text/plain"), &[], b"hello", &opts);
         let s = String::from_utf8(out).unwrap();
-        assert!(s.contains("content-length: 5\r\n") && s.contains("connection: close\r\n") && s.contains("server: x\r\n"));
+        assert!(
+            s.contains("content-length: 5\r\n")
+                && s.contains("connection: close\r\n")
+                && s.contains("server: x\r\n")
+        );
         assert!(s.ends_with("\r\n\r\n"));
         let mut out = Vec::new();
-        let opts = WriteOpts { head_only: false, close: false, http10_keep_alive: false, server: None };
+        let opts = WriteOpts {
+            head_only: false,
+            close: false,
+            http10_keep_alive: false,
+            server: None,
+        };
         write_full(&mut out, 204, None, &[], b"", &opts);
         assert!(!String::from_utf8(out).unwrap().contains("content-length"));
     }

@@ -99,7 +99,12 @@ impl<'a, 'py> JsonEncoder<'a, 'py> {
         self.seq(list.iter(), out, depth)
     }
 
-    fn seq(&self, items: impl Iterator<Item = Bound<'py, PyAny>>, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
+    fn seq(
+        &self,
+        items: impl Iterator<Item = Bound<'py, PyAny>>,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> PyResult<()> {
         if depth >= MAX_DEPTH {
             return Err(PyValueError::new_err("maximum JSON nesting depth exceeded"));
         }
@@ -175,10 +180,16 @@ fn write_int(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResult<()> {
 /// when the decimal point would fall before -4 or after 16 digits).
 pub fn write_float(v: f64, out: &mut Vec<u8>) -> PyResult<()> {
     if !v.is_finite() {
-        return Err(PyValueError::new_err("Out of range float values are not JSON compliant"));
+        return Err(PyValueError::new_err(
+            "Out of range float values are not JSON compliant",
+        ));
     }
     if v == 0.0 {
-        out.extend_from_slice(if v.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
         return Ok(());
     }
     let mut buf = [0u8; 48];
@@ -337,14 +348,20 @@ mod tests {
     fn escapes() {
         let mut out = Vec::new();
         escape_str("a\"b\\c\nd\u{1}é€".as_bytes(), &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\nd\\u0001é€\"");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\\\"b\\\\c\\nd\\u0001é€\""
+        );
     }
 }
 
 /// `dumps(obj, default=None) -> bytes`: the server's JSON encoder, exposed for tests and benches.
 #[pyfunction]
 #[pyo3(signature = (obj, default = None))]
-pub fn dumps<'py>(obj: &Bound<'py, PyAny>, default: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+pub fn dumps<'py>(
+    obj: &Bound<'py, PyAny>,
+    default: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
     let mut out = Vec::new();
     JsonEncoder::new(default).encode(obj, &mut out)?;
     Ok(pyo3::types::PyBytes::new(obj.py(), &out))

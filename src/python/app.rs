@@ -50,7 +50,11 @@ pub struct AppCore {
 
 fn optional_callable(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<Py<PyAny>>> {
     let value = obj.getattr(name)?;
-    Ok(if value.is_none() { None } else { Some(value.unbind()) })
+    Ok(if value.is_none() {
+        None
+    } else {
+        Some(value.unbind())
+    })
 }
 
 fn param_from_py(p: &Bound<'_, PyAny>) -> PyResult<ParamPlan> {
@@ -60,7 +64,11 @@ fn param_from_py(p: &Bound<'_, PyAny>) -> PyResult<ParamPlan> {
         "query" => Location::Query,
         "header" => Location::Header,
         "cookie" => Location::Cookie,
-        other => return Err(FastrapiError::Config(format!("unknown parameter location {other:?}")).into()),
+        other => {
+            return Err(
+                FastrapiError::Config(format!("unknown parameter location {other:?}")).into(),
+            )
+        }
     };
     let scalar = match p.getattr("scalar")?.extract::<String>()?.as_str() {
         "str" => Scalar::Str,
@@ -71,11 +79,18 @@ fn param_from_py(p: &Bound<'_, PyAny>) -> PyResult<ParamPlan> {
     };
     let name: String = p.getattr("name")?.extract()?;
     let alias: String = p.getattr("alias")?.extract()?;
-    let key = if location == Location::Header { alias.to_ascii_lowercase() } else { alias.clone() };
+    let key = if location == Location::Header {
+        alias.to_ascii_lowercase()
+    } else {
+        alias.clone()
+    };
     Ok(ParamPlan {
         name: PyString::intern(py, &name).unbind(),
         location,
-        loc: (PyString::intern(py, location.as_str()).unbind(), PyString::intern(py, &alias).unbind()),
+        loc: (
+            PyString::intern(py, location.as_str()).unbind(),
+            PyString::intern(py, &alias).unbind(),
+        ),
         key,
         scalar,
         required: p.getattr("required")?.extract()?,
@@ -93,7 +108,11 @@ impl AppCore {
     /// `status_code`, `serialize`; `hooks`: an object with the callables of [`Hooks`].
     #[new]
     #[pyo3(signature = (routes, hooks, redirect_slashes = true))]
-    fn new(routes: &Bound<'_, PyList>, hooks: &Bound<'_, PyAny>, redirect_slashes: bool) -> PyResult<Self> {
+    fn new(
+        routes: &Bound<'_, PyList>,
+        hooks: &Bound<'_, PyAny>,
+        redirect_slashes: bool,
+    ) -> PyResult<Self> {
         let py = routes.py();
         let mut router = Router::default();
         let mut plans = Vec::with_capacity(routes.len());
@@ -108,9 +127,16 @@ impl AppCore {
             for p in route.getattr("params")?.try_iter()? {
                 let mut plan = param_from_py(&p?)?;
                 if plan.location == Location::Path {
-                    let index = router.template(id).params.iter().position(|(name, _)| *name == plan.key);
+                    let index = router
+                        .template(id)
+                        .params
+                        .iter()
+                        .position(|(name, _)| *name == plan.key);
                     if index.is_none() {
-                        let msg = format!("route {path:?}: path parameter {:?} is not in the path", plan.key);
+                        let msg = format!(
+                            "route {path:?}: path parameter {:?} is not in the path",
+                            plan.key
+                        );
                         return Err(FastrapiError::Config(msg).into());
                     }
                     plan.path_index = index;
@@ -139,7 +165,14 @@ impl AppCore {
             jsonable: hooks.getattr("jsonable_encoder")?.unbind(),
             response_class: hooks.getattr("response_class")?.unbind(),
         };
-        Ok(AppCore { inner: Arc::new(CompiledApp { router, routes: plans, hooks, redirect_slashes }) })
+        Ok(AppCore {
+            inner: Arc::new(CompiledApp {
+                router,
+                routes: plans,
+                hooks,
+                redirect_slashes,
+            }),
+        })
     }
 
     /// Number of routes in the table.

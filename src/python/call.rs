@@ -8,7 +8,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use super::aio::{AsyncBridge, PendingTask, Started};
 use super::app::{CompiledApp, RoutePlan};
-use crate::http::response::{status_allows_body, write_full, write_head_start, write_header, WriteOpts};
+use crate::http::response::{
+    status_allows_body, write_full, write_head_start, write_header, WriteOpts,
+};
 use crate::http::Head;
 use crate::json::JsonEncoder;
 use crate::params::{self, latin1, RequestParts};
@@ -37,20 +39,49 @@ pub struct PendingCall {
 }
 
 /// Answers one request whose head and body are complete.
-pub fn handle(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<u8>, opts: &WriteOpts) -> Outcome {
+pub fn handle(
+    ctx: &CallContext,
+    head: &Head<'_>,
+    body: &[u8],
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) -> Outcome {
     let path = decode_path(head.path);
     match ctx.app.router.lookup(&path, head.method, head.method_str) {
-        Lookup::Found { route, params } => Python::attach(|py| call_route(py, ctx, route, &params, head, body, out, opts)),
+        Lookup::Found { route, params } => {
+            Python::attach(|py| call_route(py, ctx, route, &params, head, body, out, opts))
+        }
         Lookup::MethodNotAllowed { route } => {
             let allow = ctx.app.router.allow_header(route).as_bytes();
-            write_full(out, 405, Some(JSON), &[(b"allow", allow)], br#"{"detail":"Method Not Allowed"}"#, opts);
+            write_full(
+                out,
+                405,
+                Some(JSON),
+                &[(b"allow", allow)],
+                br#"{"detail":"Method Not Allowed"}"#,
+                opts,
+            );
             Outcome::Written
         }
         Lookup::NotFound => {
             if let Some(location) = slash_redirect(ctx, head, &path) {
-                write_full(out, 307, None, &[(b"location", location.as_bytes())], b"", opts);
+                write_full(
+                    out,
+                    307,
+                    None,
+                    &[(b"location", location.as_bytes())],
+                    b"",
+                    opts,
+                );
             } else {
-                write_full(out, 404, Some(JSON), &[], br#"{"detail":"Not Found"}"#, opts);
+                write_full(
+                    out,
+                    404,
+                    Some(JSON),
+                    &[],
+                    br#"{"detail":"Not Found"}"#,
+                    opts,
+                );
             }
             Outcome::Written
         }
@@ -146,7 +177,11 @@ fn prepare_and_call<'py>(
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let kwargs = PyDict::new(py);
     let mut errors = Vec::new();
-    let parts = RequestParts { path_params, query: head.query, headers: head.headers };
+    let parts = RequestParts {
+        path_params,
+        query: head.query,
+        headers: head.headers,
+    };
     params::extract(py, &plan.params, &parts, &kwargs, &mut errors)?;
     let mut body_obj = None;
     if let Some(decoder) = &plan.body {
@@ -157,7 +192,11 @@ fn prepare_and_call<'py>(
         let ok: bool = decoded.get_item(0)?.extract()?;
         let payload = decoded.get_item(1)?;
         if ok {
-            kwargs.update(payload.cast::<pyo3::types::PyMapping>().map_err(PyErr::from)?)?;
+            kwargs.update(
+                payload
+                    .cast::<pyo3::types::PyMapping>()
+                    .map_err(PyErr::from)?,
+            )?;
         } else {
             for err in payload.try_iter()? {
                 errors.push(err?);
@@ -167,7 +206,12 @@ fn prepare_and_call<'py>(
     }
     if !errors.is_empty() {
         let errors = PyList::new(py, errors)?;
-        let response = ctx.app.hooks.validation_error.bind(py).call1((errors, body_obj))?;
+        let response = ctx
+            .app
+            .hooks
+            .validation_error
+            .bind(py)
+            .call1((errors, body_obj))?;
         write_py_response(py, &response, out, opts)?;
         return Ok(None);
     }
@@ -175,7 +219,14 @@ fn prepare_and_call<'py>(
 }
 
 /// Writes the response for a finished endpoint call (its value or its exception).
-fn finish(py: Python<'_>, ctx: &CallContext, plan: &RoutePlan, result: PyResult<Bound<'_, PyAny>>, out: &mut Vec<u8>, opts: &WriteOpts) {
+fn finish(
+    py: Python<'_>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    result: PyResult<Bound<'_, PyAny>>,
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) {
     let rendered = result.and_then(|value| render(py, ctx, plan, &value, out, opts));
     if let Err(e) = rendered {
         write_exception(py, ctx, e, out, opts);
@@ -183,15 +234,31 @@ fn finish(py: Python<'_>, ctx: &CallContext, plan: &RoutePlan, result: PyResult<
 }
 
 /// Completes a call whose task suspended, once the task is done.
-pub fn finish_pending(ctx: &CallContext, pending: PendingCall, out: &mut Vec<u8>, opts: &WriteOpts) {
+pub fn finish_pending(
+    ctx: &CallContext,
+    pending: PendingCall,
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) {
     Python::attach(|py| {
         let plan = &ctx.app.routes[pending.route];
-        let result = pending.task.task.bind(py).call_method0(pyo3::intern!(py, "result"));
+        let result = pending
+            .task
+            .task
+            .bind(py)
+            .call_method0(pyo3::intern!(py, "result"));
         finish(py, ctx, plan, result, out, opts);
     })
 }
 
-fn render(py: Python<'_>, ctx: &CallContext, plan: &RoutePlan, value: &Bound<'_, PyAny>, out: &mut Vec<u8>, opts: &WriteOpts) -> PyResult<()> {
+fn render(
+    py: Python<'_>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    value: &Bound<'_, PyAny>,
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) -> PyResult<()> {
     let hooks = &ctx.app.hooks;
     if value.is_instance(hooks.response_class.bind(py))? {
         return write_py_response(py, value, out, opts);
@@ -205,7 +272,14 @@ fn render(py: Python<'_>, ctx: &CallContext, plan: &RoutePlan, value: &Bound<'_,
             }
             if let Ok(bytes) = serialized.cast::<PyBytes>() {
                 // Already JSON (pydantic's dump_json for a response_model).
-                write_full(out, plan.status_code, Some(JSON), &[], bytes.as_bytes(), opts);
+                write_full(
+                    out,
+                    plan.status_code,
+                    Some(JSON),
+                    &[],
+                    bytes.as_bytes(),
+                    opts,
+                );
                 return Ok(());
             }
             &serialized
@@ -230,8 +304,15 @@ thread_local! {
 }
 
 /// Writes a `fastrapi.responses.Response`: its status, raw headers and body, verbatim.
-fn write_py_response(py: Python<'_>, response: &Bound<'_, PyAny>, out: &mut Vec<u8>, opts: &WriteOpts) -> PyResult<()> {
-    let status: u16 = response.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
+fn write_py_response(
+    py: Python<'_>,
+    response: &Bound<'_, PyAny>,
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) -> PyResult<()> {
+    let status: u16 = response
+        .getattr(pyo3::intern!(py, "status_code"))?
+        .extract()?;
     let body = response.getattr(pyo3::intern!(py, "body"))?;
     let body = body.cast::<PyBytes>().map_err(PyErr::from)?;
     let headers = response.getattr(pyo3::intern!(py, "raw_headers"))?;
@@ -256,9 +337,21 @@ fn write_py_response(py: Python<'_>, response: &Bound<'_, PyAny>, out: &mut Vec<
 }
 
 /// Hands an exception to the app's handlers; anything unhandled becomes the prebuilt 500.
-fn write_exception(py: Python<'_>, ctx: &CallContext, err: PyErr, out: &mut Vec<u8>, opts: &WriteOpts) {
+fn write_exception(
+    py: Python<'_>,
+    ctx: &CallContext,
+    err: PyErr,
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) {
     let mark = out.len();
-    match ctx.app.hooks.handle_exception.bind(py).call1((err.value(py),)) {
+    match ctx
+        .app
+        .hooks
+        .handle_exception
+        .bind(py)
+        .call1((err.value(py),))
+    {
         Ok(response) if !response.is_none() => {
             if let Err(e) = write_py_response(py, &response, out, opts) {
                 e.print(py);
@@ -275,5 +368,12 @@ fn write_exception(py: Python<'_>, ctx: &CallContext, err: PyErr, out: &mut Vec<
 }
 
 pub fn write_internal_error(out: &mut Vec<u8>, opts: &WriteOpts) {
-    write_full(out, 500, Some(b"text/plain; charset=utf-8"), &[], b"Internal Server Error", opts);
+    write_full(
+        out,
+        500,
+        Some(b"text/plain; charset=utf-8"),
+        &[],
+        b"Internal Server Error",
+        opts,
+    );
 }

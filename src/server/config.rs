@@ -76,7 +76,10 @@ impl ServerConfig {
         uring_entries: u32,
     ) -> PyResult<Self> {
         if max_headers == 0 || max_headers > crate::http::parse::HEADER_ARRAY {
-            let msg = format!("max_headers must be between 1 and {}", crate::http::parse::HEADER_ARRAY);
+            let msg = format!(
+                "max_headers must be between 1 and {}",
+                crate::http::parse::HEADER_ARRAY
+            );
             return Err(FastrapiError::Config(msg).into());
         }
         if max_head_bytes < 256 {
@@ -88,7 +91,11 @@ impl ServerConfig {
             driver: resolve(driver)?,
             core,
             backlog,
-            limits: Limits { max_head_bytes, max_headers, max_body_bytes },
+            limits: Limits {
+                max_head_bytes,
+                max_headers,
+                max_body_bytes,
+            },
             keep_alive_timeout: duration("keep_alive_timeout", keep_alive_timeout)?,
             header_timeout: duration("header_timeout", header_timeout)?,
             graceful_timeout: duration("graceful_timeout", graceful_timeout)?,
@@ -118,7 +125,11 @@ impl ServerConfig {
 /// `"auto"` picks io_uring when the kernel offers what monoio needs, else epoll.
 pub fn resolve(driver: &str) -> PyResult<Driver> {
     match driver {
-        "auto" => Ok(if monoio::utils::detect_uring() { Driver::IoUring } else { Driver::Epoll }),
+        "auto" => Ok(if monoio::utils::detect_uring() {
+            Driver::IoUring
+        } else {
+            Driver::Epoll
+        }),
         "io_uring" | "iouring" | "uring" => {
             if monoio::utils::detect_uring() {
                 Ok(Driver::IoUring)
@@ -127,6 +138,9 @@ pub fn resolve(driver: &str) -> PyResult<Driver> {
             }
         }
         "epoll" | "legacy" => Ok(Driver::Epoll),
-        other => Err(FastrapiError::Config(format!("unknown driver {other:?}: use \"auto\", \"io_uring\" or \"epoll\"")).into()),
+        other => Err(FastrapiError::Config(format!(
+            "unknown driver {other:?}: use \"auto\", \"io_uring\" or \"epoll\""
+        ))
+        .into()),
     }
 }

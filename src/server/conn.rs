@@ -29,16 +29,28 @@ pub async fn serve(worker: Rc<Worker>, stream: TcpStream, _peer: SocketAddr) {
     let result = CatchUnwind(AssertUnwindSafe(connection(&worker, stream))).await;
     worker.active.set(worker.active.get() - 1);
     if result.is_err() {
-        eprintln!("fastrapi: a connection task panicked; that connection was closed, the worker goes on");
+        eprintln!(
+            "fastrapi: a connection task panicked; that connection was closed, the worker goes on"
+        );
     }
 }
 
 /// What the loop must do next after looking at the buffered bytes.
 enum Next {
-    Answered { outcome: Outcome, consumed: usize, opts: OwnedOpts },
+    Answered {
+        outcome: Outcome,
+        consumed: usize,
+        opts: OwnedOpts,
+    },
     ReadHead,
-    ReadBody { total: usize, expect: bool },
-    ReadChunked { head_len: usize, expect: bool },
+    ReadBody {
+        total: usize,
+        expect: bool,
+    },
+    ReadChunked {
+        head_len: usize,
+        expect: bool,
+    },
     Reject(HeadError),
 }
 
@@ -52,14 +64,23 @@ struct OwnedOpts {
 
 impl OwnedOpts {
     fn with_server<'a>(&self, server: Option<&'a [u8]>) -> WriteOpts<'a> {
-        WriteOpts { head_only: self.head_only, close: self.close, http10_keep_alive: self.http10_keep_alive, server }
+        WriteOpts {
+            head_only: self.head_only,
+            close: self.close,
+            http10_keep_alive: self.http10_keep_alive,
+            server,
+        }
     }
 }
 
 async fn connection(worker: &Worker, mut stream: TcpStream) {
     let config = &worker.config;
     let server = config.server_header.as_deref();
-    let ctx = CallContext { app: &worker.app, bridge: &worker.bridge, local_addr: worker.local_addr };
+    let ctx = CallContext {
+        app: &worker.app,
+        bridge: &worker.bridge,
+        local_addr: worker.local_addr,
+    };
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut wbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut start = 0usize;
@@ -77,7 +98,9 @@ async fn connection(worker: &Worker, mut stream: TcpStream) {
                 return;
             }
             let idle = Some(worker.shutdown.wait());
-            if read_more(&mut stream, &mut rbuf, config.keep_alive_timeout, idle).await != Read::Data {
+            if read_more(&mut stream, &mut rbuf, config.keep_alive_timeout, idle).await
+                != Read::Data
+            {
                 return;
             }
             continue;
@@ -96,10 +119,16 @@ async fn connection(worker: &Worker, mut stream: TcpStream) {
                             let from = start + head.head_len;
                             Ok((&rbuf[from..from + n], head.head_len + n))
                         }
-                        Framing::Length(n) => Err(Next::ReadBody { total: head.head_len + n, expect: head.expect_continue }),
+                        Framing::Length(n) => Err(Next::ReadBody {
+                            total: head.head_len + n,
+                            expect: head.expect_continue,
+                        }),
                         Framing::Chunked => match &chunked {
                             Some((body, span)) => Ok((body.as_slice(), head.head_len + span)),
-                            None => Err(Next::ReadChunked { head_len: head.head_len, expect: head.expect_continue }),
+                            None => Err(Next::ReadChunked {
+                                head_len: head.head_len,
+                                expect: head.expect_continue,
+                            }),
                         },
                     };
                     match body {
@@ -109,8 +138,13 @@ async fn connection(worker: &Worker, mut stream: TcpStream) {
                                 close: !head.keep_alive || worker.shutdown.is_stopped(),
                                 http10_keep_alive: head.version == 0 && head.keep_alive,
                             };
-                            let outcome = handle(&ctx, &head, body, &mut wbuf, &opts.with_server(server));
-                            Next::Answered { outcome, consumed, opts }
+                            let outcome =
+                                handle(&ctx, &head, body, &mut wbuf, &opts.with_server(server));
+                            Next::Answered {
+                                outcome,
+                                consumed,
+                                opts,
+                            }
                         }
                         Err(next) => next,
                     }
@@ -119,7 +153,11 @@ async fn connection(worker: &Worker, mut stream: TcpStream) {
         };
 
         match next {
-            Next::Answered { outcome, consumed, opts } => {
+            Next::Answered {
+                outcome,
+                consumed,
+                opts,
+            } => {
                 start += consumed;
                 chunked = None;
                 if let Outcome::Pending(pending) = outcome {
@@ -155,7 +193,9 @@ async fn connection(worker: &Worker, mut stream: TcpStream) {
                     return;
                 }
                 compact(&mut rbuf, &mut start);
-                if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
+                if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await
+                    != Read::Data
+                {
                     return;
                 }
             }
@@ -169,7 +209,9 @@ async fn connection(worker: &Worker, mut stream: TcpStream) {
                 }
                 rbuf.reserve(total.saturating_sub(rbuf.len()));
                 while rbuf.len() < total {
-                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
+                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await
+                        != Read::Data
+                    {
                         return;
                     }
                 }
@@ -201,7 +243,9 @@ async fn connection(worker: &Worker, mut stream: TcpStream) {
                     if decoder.is_done() {
                         break;
                     }
-                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
+                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await
+                        != Read::Data
+                    {
                         return;
                     }
                 }
@@ -220,7 +264,9 @@ fn compact(rbuf: &mut Vec<u8>, start: &mut usize) {
 }
 
 async fn send_continue(stream: &mut TcpStream) -> std::io::Result<()> {
-    let (res, _) = stream.write_all(&b"HTTP/1.1 100 Continue\r\n\r\n"[..]).await;
+    let (res, _) = stream
+        .write_all(&b"HTTP/1.1 100 Continue\r\n\r\n"[..])
+        .await;
     res.map(|_| ())
 }
 
@@ -244,7 +290,12 @@ enum Read {
 
 /// Appends what the socket has to `buf`, waiting at most `timeout` (and, for an idle
 /// keep-alive connection, no longer than the worker keeps running).
-async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>, timeout: Duration, idle: Option<ShutdownWait<'_>>) -> Read {
+async fn read_more(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    timeout: Duration,
+    idle: Option<ShutdownWait<'_>>,
+) -> Read {
     if buf.capacity() - buf.len() < 2048 {
         buf.reserve(READ_CHUNK);
     }
@@ -293,4 +344,3 @@ impl<F: Future> Future for CatchUnwind<AssertUnwindSafe<F>> {
         }
     }
 }
-

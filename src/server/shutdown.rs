@@ -27,7 +27,10 @@ impl Shutdown {
     }
 
     pub fn wait(&self) -> ShutdownWait<'_> {
-        ShutdownWait { shutdown: self, id: None }
+        ShutdownWait {
+            shutdown: self,
+            id: None,
+        }
     }
 }
 
@@ -51,7 +54,10 @@ impl Future for ShutdownWait<'_> {
                 id
             }
         };
-        self.shutdown.waiters.borrow_mut().insert(id, cx.waker().clone());
+        self.shutdown
+            .waiters
+            .borrow_mut()
+            .insert(id, cx.waker().clone());
         Poll::Pending
     }
 }

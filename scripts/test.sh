@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every check and test: Rust format, lints and unit tests; the extension build;
+# Python lint and type check; the pytest suite (real servers on loopback).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+export PYO3_PYTHON="$PWD/.venv/bin/python"
+
+echo "== cargo fmt";    cargo fmt --check
+echo "== cargo clippy"; cargo clippy --all-targets -- -D warnings
+echo "== cargo test";   cargo test --quiet
+echo "== ruff";         .venv/bin/ruff check python tests benches examples
+echo "== mypy";         .venv/bin/mypy
+echo "== pytest";       .venv/bin/python -m pytest -q -p no:cacheprovider tests

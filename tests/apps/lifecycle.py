@@ -1,0 +1,49 @@
+"""An app that records its lifecycle in files named by environment variables."""
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastrapi import FastAPI
+
+MARKERS = Path(os.environ.get("MARKER_DIR", "/tmp"))
+
+
+@asynccontextmanager
+async def lifespan(app):
+    (MARKERS / f"lifespan-start-{os.getpid()}").write_text("1")
+    yield {"greeting": "hi"}
+    (MARKERS / f"lifespan-stop-{os.getpid()}").write_text("1")
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.on_event("startup")
+async def startup():
+    (MARKERS / f"startup-{os.getpid()}").write_text("1")
+
+
+@app.on_event("shutdown")
+def shutdown():
+    (MARKERS / f"shutdown-{os.getpid()}").write_text("1")
+
+
+@app.get("/pid")
+def pid():
+    return {"pid": os.getpid(), "greeting": app.state.greeting}
+
+
+@app.get("/slow")
+async def slow(t: float = 1.0):
+    await asyncio.sleep(t)
+    return {"done": True}
+
+
+broken = FastAPI()
+
+
+@broken.on_event("startup")
+def fail():
+    raise RuntimeError("startup failed on purpose")
