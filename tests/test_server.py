@@ -53,7 +53,9 @@ def test_single_worker_lifecycle_and_graceful_shutdown(tmp_path) -> None:  # typ
 
         t = threading.Thread(target=slow_request)
         t.start()
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while not (tmp_path / f"slow-started-{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
         proc.send_signal(signal.SIGTERM)
         t.join(10)
     finally:
@@ -158,3 +160,17 @@ def test_bad_options_are_rejected() -> None:
         _fastrapi.ServerConfig(max_headers=0)
     with pytest.raises(ValueError):
         _fastrapi.ServerConfig(keep_alive_timeout=-1)
+
+
+def test_threads_mode_serves_and_stops(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc, port = start(tmp_path, workers=2, mode="threads")
+    try:
+        wait_for_port(port, proc)
+        pids = {httpx.get(f"http://127.0.0.1:{port}/pid").json()["pid"] for _ in range(4)}
+        assert pids == {proc.pid}  # both workers are threads of the one process
+        assert httpx.get(f"http://127.0.0.1:{port}/slow?t=0.05").json() == {"done": True}
+    finally:
+        code, out = finish(proc, signal.SIGINT)
+    assert code == 0, out
+    assert "2 workers (threads)" in out
+    assert len(list(tmp_path.glob(f"shutdown-{proc.pid}"))) == 1

@@ -147,8 +147,7 @@ def serve(
 
     def config_for(index: int, handle_signals: bool = True) -> _fastrapi.ServerConfig:
         core = cpus[index % len(cpus)] if pin else None
-        return _fastrapi.ServerConfig(host, port, driver=driver_name, core=core, handle_signals=handle_signals,
-                                      **options)
+        return _fastrapi.ServerConfig(host, port, driver=driver, core=core, handle_signals=handle_signals, **options)
 
     try:
         if count == 1:

@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub host: String,
     pub port: u16,
     pub driver: Driver,
+    /// The driver was chosen by `"auto"`: fall back to epoll if io_uring cannot start.
+    pub driver_auto: bool,
     /// Core to pin the worker thread to, if any.
     pub core: Option<usize>,
     pub backlog: i32,
@@ -89,6 +91,7 @@ impl ServerConfig {
             host,
             port,
             driver: resolve(driver)?,
+            driver_auto: driver == "auto",
             core,
             backlog,
             limits: Limits {
@@ -134,7 +137,9 @@ pub fn resolve(driver: &str) -> PyResult<Driver> {
             if monoio::utils::detect_uring() {
                 Ok(Driver::IoUring)
             } else {
-                Err(FastrapiError::Config("io_uring is not available here (kernel too old, or blocked by seccomp); use driver=\"epoll\"".into()).into())
+                let msg = "io_uring is not available here (kernel older than 5.7, blocked by seccomp, or \
+                           kernel.io_uring_disabled set); use driver=\"epoll\"";
+                Err(FastrapiError::Config(msg.into()).into())
             }
         }
         "epoll" | "legacy" => Ok(Driver::Epoll),

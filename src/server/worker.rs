@@ -104,22 +104,30 @@ pub fn run_worker(
     let bridge = AsyncBridge::new(event_loop)?;
 
     let result = py.detach(move || -> Result<(), FastrapiError> {
-        let driver = config.driver;
-        let entries = config.uring_entries;
-        let main = worker_main(app, config, bridge, addr, stop_rx, extra_stop);
-        match driver {
-            Driver::IoUring => monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
-                .with_entries(entries)
+        let mut config = config;
+        if config.driver == Driver::IoUring {
+            let built = monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+                .with_entries(config.uring_entries)
                 .enable_timer()
-                .build()
-                .map_err(FastrapiError::Io)?
-                .block_on(main),
-            Driver::Epoll => monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
-                .enable_timer()
-                .build()
-                .map_err(FastrapiError::Io)?
-                .block_on(main),
+                .build();
+            match built {
+                Ok(mut runtime) => {
+                    let main = worker_main(app, config, bridge, addr, stop_rx, extra_stop);
+                    return runtime.block_on(main);
+                }
+                // The probe passed but a full-size ring did not (e.g. RLIMIT_MEMLOCK on < 5.12).
+                Err(e) if config.driver_auto => {
+                    eprintln!("fastrapi: io_uring could not start ({e}); falling back to epoll");
+                    config.driver = Driver::Epoll;
+                }
+                Err(e) => return Err(FastrapiError::Io(e)),
+            }
         }
+        let mut runtime = monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+            .enable_timer()
+            .build()
+            .map_err(FastrapiError::Io)?;
+        runtime.block_on(worker_main(app, config, bridge, addr, stop_rx, extra_stop))
     });
     for id in signal_ids {
         signal_hook::low_level::unregister(id);

@@ -37,6 +37,7 @@ def pid():
 
 @app.get("/slow")
 async def slow(t: float = 1.0):
+    (MARKERS / f"slow-started-{os.getpid()}").write_text("1")
     await asyncio.sleep(t)
     return {"done": True}
 
