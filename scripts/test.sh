@@ -12,3 +12,4 @@ echo "== cargo test";   cargo test --quiet
 echo "== ruff";         .venv/bin/ruff check python tests benches examples
 echo "== mypy";         .venv/bin/mypy
 echo "== pytest";       .venv/bin/python -m pytest -q -p no:cacheprovider tests
+echo "== other Pythons"; scripts/test-other-pythons.sh
