@@ -26,8 +26,9 @@ def start(tmp_path, module: str = "tests.apps.lifecycle", attr: str = "app", **o
     return proc, port
 
 
-def finish(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> tuple[int, str]:
-    if proc.poll() is None:
+def finish(proc: subprocess.Popen[bytes], sig: int | None = signal.SIGTERM) -> tuple[int, str]:
+    """Stop with `sig` (None: it was already signalled, just wait) and collect the output."""
+    if sig is not None and proc.poll() is None:
         proc.send_signal(sig)
     try:
         out, _ = proc.communicate(timeout=20)
@@ -59,7 +60,7 @@ def test_single_worker_lifecycle_and_graceful_shutdown(tmp_path) -> None:  # typ
         proc.send_signal(signal.SIGTERM)
         t.join(10)
     finally:
-        code, out = finish(proc)
+        code, out = finish(proc, None if "response" in result else signal.SIGTERM)
     assert result["response"].status_code == 200  # type: ignore[attr-defined]
     assert code == 0, out
     assert f"fastrapi serving http://127.0.0.1:{port} — 1 worker (process), " in out
@@ -126,7 +127,7 @@ def test_each_driver_serves(tmp_path, driver: str) -> None:  # type: ignore[no-u
 
 def test_startup_failure_exits_nonzero_with_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
     proc, _ = start(tmp_path, attr="broken", workers=1)
-    code, out = finish(proc, sig=0) if False else (proc.wait(20), proc.stdout.read().decode())  # type: ignore[union-attr]
+    code, out = finish(proc, None)
     assert code == 3
     assert "startup failed on purpose" in out and "Traceback" in out
 

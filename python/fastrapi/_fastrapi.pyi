@@ -29,6 +29,7 @@ class ServerConfig:
         server_header: str | None = None,
         handle_signals: bool = True,
         uring_entries: int = 1024,
+        uring_flags: list[str] | None = None,
     ) -> None: ...
     @property
     def driver(self) -> str: ...

@@ -41,6 +41,33 @@ pub struct ServerConfig {
     /// Install SIGINT/SIGTERM handlers that stop this worker gracefully.
     pub handle_signals: bool,
     pub uring_entries: u32,
+    /// io_uring set-up flags (`coop_taskrun`, `single_issuer`, `defer_taskrun`, `submit_all`).
+    pub uring_flags: Vec<String>,
+}
+
+/// The io_uring set-up flags fastrapi knows how to ask for.
+pub const URING_FLAGS: [&str; 4] = [
+    "coop_taskrun",
+    "single_issuer",
+    "defer_taskrun",
+    "submit_all",
+];
+
+impl ServerConfig {
+    /// An `io_uring::Builder` with the configured set-up flags.
+    pub fn uring_builder(&self) -> io_uring::Builder {
+        let mut builder = io_uring::IoUring::builder();
+        for flag in &self.uring_flags {
+            match flag.as_str() {
+                "coop_taskrun" => builder.setup_coop_taskrun(),
+                "single_issuer" => builder.setup_single_issuer(),
+                "defer_taskrun" => builder.setup_single_issuer().setup_defer_taskrun(),
+                "submit_all" => builder.setup_submit_all(),
+                _ => &mut builder,
+            };
+        }
+        builder
+    }
 }
 
 fn duration(name: &str, seconds: f64) -> PyResult<Duration> {
@@ -58,7 +85,7 @@ impl ServerConfig {
         host = "127.0.0.1".to_string(), port = 8000, *, driver = "auto", core = None, backlog = 1024,
         max_head_bytes = 16384, max_headers = 100, max_body_bytes = 16 * 1024 * 1024,
         keep_alive_timeout = 5.0, header_timeout = 30.0, graceful_timeout = 30.0,
-        server_header = None, handle_signals = true, uring_entries = 1024,
+        server_header = None, handle_signals = true, uring_entries = 1024, uring_flags = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -76,7 +103,17 @@ impl ServerConfig {
         server_header: Option<String>,
         handle_signals: bool,
         uring_entries: u32,
+        uring_flags: Option<Vec<String>>,
     ) -> PyResult<Self> {
+        let uring_flags =
+            uring_flags.unwrap_or_else(|| vec!["coop_taskrun".into(), "single_issuer".into()]);
+        if let Some(bad) = uring_flags
+            .iter()
+            .find(|f| !URING_FLAGS.contains(&f.as_str()))
+        {
+            let msg = format!("unknown io_uring flag {bad:?}: use any of {URING_FLAGS:?}");
+            return Err(FastrapiError::Config(msg).into());
+        }
         if max_headers == 0 || max_headers > crate::http::parse::HEADER_ARRAY {
             let msg = format!(
                 "max_headers must be between 1 and {}",
@@ -105,6 +142,7 @@ impl ServerConfig {
             server_header: server_header.map(String::into_bytes),
             handle_signals,
             uring_entries,
+            uring_flags,
         })
     }
 

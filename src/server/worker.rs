@@ -107,6 +107,7 @@ pub fn run_worker(
         let mut config = config;
         if config.driver == Driver::IoUring {
             let built = monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+                .uring_builder(config.uring_builder())
                 .with_entries(config.uring_entries)
                 .enable_timer()
                 .build();
