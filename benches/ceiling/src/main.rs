@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
-use monoio::net::{TcpListener, TcpStream};
+use monoio::net::{ListenerOpts, TcpListener, TcpStream};
 
 const BODY: &[u8] = b"{\"Hello\":\"World\"}";
 const READ_BUF: usize = 16 * 1024;
@@ -42,10 +42,15 @@ impl Response {
         bytes.extend_from_slice(b"HTTP/1.1 200 OK\r\ndate: ");
         let date_at = bytes.len();
         bytes.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
-        bytes.extend_from_slice(b"\r\ncontent-length: 17\r\ncontent-type: application/json\r\n\r\n");
+        bytes
+            .extend_from_slice(b"\r\ncontent-length: 17\r\ncontent-type: application/json\r\n\r\n");
         bytes.extend_from_slice(BODY);
         let secs = now_secs();
-        Response { secs, bytes, date_at }
+        Response {
+            secs,
+            bytes,
+            date_at,
+        }
     }
 
     /// Refresh the date if the second changed (clock_gettime is a vDSO call).
@@ -75,7 +80,10 @@ thread_local! {
 
 enum Parsed {
     /// `consumed` bytes held `count` complete requests.
-    Ok { consumed: usize, count: usize },
+    Ok {
+        consumed: usize,
+        count: usize,
+    },
     Bad,
 }
 
@@ -93,7 +101,10 @@ fn parse_all(buf: &[u8]) -> Parsed {
                 let mut body = 0usize;
                 for h in req.headers.iter() {
                     if h.name.eq_ignore_ascii_case("content-length") {
-                        match std::str::from_utf8(h.value).ok().and_then(|s| s.trim().parse().ok()) {
+                        match std::str::from_utf8(h.value)
+                            .ok()
+                            .and_then(|s| s.trim().parse().ok())
+                        {
                             Some(v) => body = v,
                             None => return Parsed::Bad,
                         }
@@ -126,7 +137,9 @@ async fn serve_conn(mut stream: TcpStream) {
         }
         let start = rbuf.len();
         let cap = rbuf.capacity();
-        let (res, slice) = stream.read(monoio::buf::IoBufMut::slice_mut(rbuf, start..cap)).await;
+        let (res, slice) = stream
+            .read(monoio::buf::IoBufMut::slice_mut(rbuf, start..cap))
+            .await;
         rbuf = slice.into_inner();
         match res {
             Ok(0) | Err(_) => return, // EOF or error: close
@@ -170,11 +183,15 @@ async fn serve_conn(mut stream: TcpStream) {
     }
 }
 
-async fn run(addr: SocketAddr) {
-    let listener = TcpListener::bind(addr).unwrap_or_else(|e| {
+async fn run(addr: SocketAddr, driver: &'static str) {
+    // No SO_REUSEPORT (monoio's default): a port clash must fail here, not silently split
+    // the benchmark's connections with another server.
+    let opts = ListenerOpts::new().reuse_port(false).reuse_addr(true);
+    let listener = TcpListener::bind_with_config(addr, &opts).unwrap_or_else(|e| {
         eprintln!("fastrapi-ceiling: cannot bind {addr}: {e}");
         std::process::exit(1);
     });
+    eprintln!("fastrapi-ceiling listening on http://{addr} (driver {driver})");
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
@@ -211,15 +228,18 @@ fn main() {
 
     match driver.as_str() {
         "io_uring" | "iouring" | "uring" => {
+            // The same ring set-up flags fastrapi uses by default, so the ceiling is like for like.
+            let mut ring = io_uring::IoUring::builder();
+            ring.setup_coop_taskrun().setup_single_issuer();
             let mut rt = monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+                .uring_builder(ring)
                 .with_entries(1024)
                 .build()
                 .unwrap_or_else(|e| {
                     eprintln!("fastrapi-ceiling: io_uring unavailable: {e}");
                     std::process::exit(1);
                 });
-            eprintln!("fastrapi-ceiling listening on http://{addr} (driver io_uring)");
-            rt.block_on(run(addr));
+            rt.block_on(run(addr, "io_uring"));
         }
         "epoll" | "legacy" => {
             let mut rt = monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
@@ -229,8 +249,7 @@ fn main() {
                     eprintln!("fastrapi-ceiling: epoll driver failed: {e}");
                     std::process::exit(1);
                 });
-            eprintln!("fastrapi-ceiling listening on http://{addr} (driver epoll)");
-            rt.block_on(run(addr));
+            rt.block_on(run(addr, "epoll"));
         }
         _ => usage(),
     }

@@ -7,8 +7,9 @@
 
 import sys
 
-from fastrapi import FastAPI
 from pydantic import BaseModel
+
+from fastrapi import FastAPI
 
 app = FastAPI()
 
