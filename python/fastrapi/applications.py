@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import BaseModel
+
 from fastrapi import _fastrapi
 from fastrapi.datastructures import Default
 from fastrapi.encoders import jsonable_encoder
@@ -36,12 +38,23 @@ class State:
         del self._state[key]
 
 
+def _jsonable_for_rust(obj: Any) -> Any:
+    """The JSON encoder's slow path: values the Rust walker does not know, made JSON-ready.
+
+    A model's ``model_dump(mode="json")`` is already plain JSON data, so the second
+    ``jsonable_encoder`` pass FastAPI makes over it is skipped; Rust walks the result.
+    """
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(obj)
+
+
 class _Hooks:
     """The callables the Rust core uses outside any one route."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self.jsonable_encoder = jsonable_encoder
+        self.jsonable_encoder = _jsonable_for_rust
         self.response_class = Response
 
     def handle_exception(self, exc: BaseException) -> Response | None:

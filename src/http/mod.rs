@@ -3,6 +3,7 @@
 pub mod body;
 pub mod date;
 pub mod parse;
+pub mod percent;
 pub mod response;
 
 pub use parse::{header_storage, parse_head, Framing, Head, HeadError, Limits, Method};

@@ -15,39 +15,7 @@ pub fn parse_query(qs: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
 }
 
 pub fn unquote_plus(s: &str) -> Cow<'_, str> {
-    let bytes = s.as_bytes();
-    if !bytes.iter().any(|b| *b == b'%' || *b == b'+') {
-        return Cow::Borrowed(s);
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+    crate::http::percent::decode(s, true)
 }
 
 /// Starlette's `cookie_parser`: `;`-separated `name=value` pairs, whitespace trimmed,

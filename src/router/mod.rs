@@ -168,34 +168,9 @@ impl Router {
     }
 }
 
-/// Percent-decodes a request path as uvicorn does before Starlette routes it
-/// (invalid UTF-8 becomes U+FFFD).
+/// Percent-decodes a request path as uvicorn does before Starlette routes it.
 pub fn decode_path(raw: &str) -> Cow<'_, str> {
-    if !raw.as_bytes().contains(&b'%') {
-        return Cow::Borrowed(raw);
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    match String::from_utf8(out) {
-        Ok(s) => Cow::Owned(s),
-        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    }
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+    crate::http::percent::decode(raw, false)
 }
 
 #[cfg(test)]
