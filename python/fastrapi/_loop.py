@@ -17,6 +17,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 _EAGER_TASKS = sys.version_info >= (3, 12)
+# Bound on callbacks run inline when a task starts, so one request never runs the loop for long.
+_MAX_INLINE_CALLBACKS = 64
 
 
 class _StepSelector(selectors.EpollSelector):
@@ -73,8 +75,16 @@ class CoreLoop(asyncio.SelectorEventLoop):
         """Start a coroutine as a task, running it now up to its first suspension."""
         if _EAGER_TASKS:
             return asyncio.Task(coro, loop=self, eager_start=True)  # type: ignore[call-arg]
+        # Python 3.11 has no eager tasks: run the callbacks that are ready now (the new task's
+        # first step among them) without polling for I/O, which would cost a system call.
         task = asyncio.Task(coro, loop=self)
-        self._run_once()  # type: ignore[attr-defined]
+        ready = self._ready  # type: ignore[attr-defined]
+        for _ in range(_MAX_INLINE_CALLBACKS):
+            if not ready or task.done():
+                break
+            handle = ready.popleft()
+            if not handle._cancelled:
+                handle._run()
         return task
 
     def run_until_complete(self, future: Any) -> Any:
