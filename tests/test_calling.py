@@ -54,6 +54,7 @@ def test_unhandled_exception_is_500_logged_and_worker_survives(server) -> None: 
     time.sleep(0.1)
     log = server.log()
     assert "Traceback" in log and "boom on purpose" in log and "async boom on purpose" in log
+    assert "ERROR:fastrapi.error: Exception in ASGI application" in log
     assert httpx.get(server.url + "/hello").json() == {"Hello": "World"}
 
 

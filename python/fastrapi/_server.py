@@ -8,6 +8,7 @@ process. Either way a worker owns one core, one listener and its own connections
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -108,6 +109,17 @@ def run_worker_here(app: FastAPI, config: _fastrapi.ServerConfig, *, main_thread
     return status
 
 
+def _default_logging() -> None:
+    """Give fastrapi's loggers a handler when the app configured none (as uvicorn does)."""
+    logger = logging.getLogger("fastrapi")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def serve(
     app: FastAPI,
     *,
@@ -133,6 +145,7 @@ def serve(
         mode = "processes" if _gil_enabled() else "threads"
     if mode not in ("processes", "threads"):
         raise ValueError("mode must be 'auto', 'processes' or 'threads'")
+    _default_logging()
     app.build_core()  # analyse every route once, before any fork
     driver_name = _fastrapi.resolve_driver(driver)
     reservation, port = _reserve_port(host, port)
