@@ -1,0 +1,212 @@
+"""``Request``: what an endpoint or dependency sees of the HTTP request (Starlette's API)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from http.cookies import _unquote  # type: ignore[attr-defined]
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
+
+from fastrapi.datastructures import Headers, QueryParams
+
+
+class Address(NamedTuple):
+    host: str
+    port: int
+
+
+class URL:
+    """The request URL, rebuilt from the Host header as Starlette does."""
+
+    def __init__(self, scheme: str, netloc: str, path: str, query: str) -> None:
+        self.scheme = scheme
+        self.netloc = netloc
+        self.path = path
+        self.query = query
+
+    @property
+    def hostname(self) -> str:
+        host = self.netloc.rsplit("@", 1)[-1]
+        if host.startswith("["):
+            return host[1:].split("]", 1)[0]
+        return host.split(":", 1)[0]
+
+    @property
+    def port(self) -> int | None:
+        host = self.netloc.rsplit("@", 1)[-1]
+        tail = host.rsplit("]", 1)[-1]
+        if ":" in tail:
+            try:
+                return int(tail.rsplit(":", 1)[1])
+            except ValueError:
+                return None
+        return None
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    def replace(self, **kwargs: Any) -> URL:
+        values = {"scheme": self.scheme, "netloc": self.netloc, "path": self.path, "query": self.query}
+        values.update(kwargs)
+        return URL(**values)
+
+    def include_query_params(self, **kwargs: Any) -> URL:
+        params = dict(parse_qsl(self.query, keep_blank_values=True))
+        params.update({k: str(v) for k, v in kwargs.items()})
+        from urllib.parse import urlencode
+
+        return self.replace(query=urlencode(params))
+
+    def __str__(self) -> str:
+        url = f"{self.scheme}://{self.netloc}{self.path}"
+        return f"{url}?{self.query}" if self.query else url
+
+    def __repr__(self) -> str:
+        return f"URL({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+def cookie_parser(cookie_string: str) -> dict[str, str]:
+    """Starlette's cookie parsing: lenient, last value of a name wins."""
+    cookies: dict[str, str] = {}
+    for chunk in cookie_string.split(";"):
+        if "=" in chunk:
+            key, val = chunk.split("=", 1)
+        else:
+            key, val = "", chunk
+        key, val = key.strip(), val.strip()
+        if key or val:
+            cookies[key] = _unquote(val)
+    return cookies
+
+
+class State:
+    def __init__(self, state: Mapping[str, Any] | None = None) -> None:
+        super().__setattr__("_state", dict(state or {}))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._state[key]
+        except KeyError:
+            raise AttributeError(f"'State' object has no attribute '{key}'") from None
+
+    def __delattr__(self, key: str) -> None:
+        del self._state[key]
+
+
+class Request:
+    """A request as the Rust core hands it over: raw parts, decoded lazily on first use."""
+
+    def __init__(self, data: Any, app: Any = None) -> None:
+        self._data = data
+        self._app = app
+        self._headers: Headers | None = None
+        self._query_params: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._json: Any = None
+        self._form: Any = None
+        self._state: State | None = None
+
+    @property
+    def method(self) -> str:
+        return self._data.method  # type: ignore[no-any-return]
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(raw=list(self._data.headers))
+        return self._headers
+
+    @property
+    def url(self) -> URL:
+        host = self.headers.get("host")
+        if host is None:
+            server_host, server_port = self._data.server
+            host = server_host if server_port == 80 else f"{server_host}:{server_port}"
+        return URL("http", host, self._data.path, self._data.query)
+
+    @property
+    def base_url(self) -> URL:
+        return self.url.replace(path="/", query="")
+
+    @property
+    def query_params(self) -> QueryParams:
+        if self._query_params is None:
+            self._query_params = QueryParams(self._data.query)
+        return self._query_params
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        return dict(self._data.path_params)
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            cookie_header = self.headers.get("cookie")
+            self._cookies = cookie_parser(cookie_header) if cookie_header else {}
+        return self._cookies
+
+    @property
+    def client(self) -> Address | None:
+        client = self._data.client
+        return Address(*client) if client is not None else None
+
+    @property
+    def state(self) -> State:
+        if self._state is None:
+            app_state = getattr(self._app, "state", None)
+            self._state = State(getattr(app_state, "_state", None))
+        return self._state
+
+    @property
+    def app(self) -> Any:
+        return self._app
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        """An ASGI-like scope, for code that reads it directly."""
+        return {
+            "type": "http",
+            "http_version": self._data.http_version,
+            "method": self.method,
+            "scheme": "http",
+            "path": self._data.path,
+            "raw_path": self._data.raw_path.encode("latin-1"),
+            "query_string": self._data.query.encode("latin-1"),
+            "root_path": "",
+            "headers": list(self._data.headers),
+            "client": self._data.client,
+            "server": self._data.server,
+            "path_params": self.path_params,
+            "app": self._app,
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    async def body(self) -> bytes:
+        return self._data.body  # type: ignore[no-any-return]
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        body = self._data.body
+        if body:
+            yield body
+        yield b""
+
+    async def json(self) -> Any:
+        if self._json is None:
+            self._json = json.loads(self._data.body)
+        return self._json
+
+    async def is_disconnected(self) -> bool:
+        return False
