@@ -19,6 +19,7 @@ fn _fastrapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<python::AppCore>()?;
     m.add_class::<server::ServerConfig>()?;
+    m.add_class::<python::request::RequestData>()?;
     m.add_function(wrap_pyfunction!(server::run_worker, m)?)?;
     m.add_function(wrap_pyfunction!(server::resolve_driver, m)?)?;
     m.add_function(wrap_pyfunction!(server::set_parent_death_signal, m)?)?;

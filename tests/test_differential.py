@@ -84,8 +84,7 @@ def _body(response: httpx.Response) -> object:
     return response.content
 
 
-@pytest.fixture(scope="module")
-def both_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def _pair(tmp_path_factory: pytest.TempPathFactory, module: str):  # type: ignore[no-untyped-def]
     from tests import conftest
 
     tmp = tmp_path_factory.mktemp("diff")
@@ -93,16 +92,65 @@ def both_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
     fastrapi_fixture = conftest.serve_app.__wrapped__(tmp)  # type: ignore[attr-defined]
     start_fastapi = next(fastapi_fixture)
     start_fastrapi = next(fastrapi_fixture)
-    servers = (start_fastapi("tests.apps.basic"), start_fastrapi("tests.apps.basic"))
-    yield servers
+    yield start_fastapi(module), start_fastrapi(module)
     for gen in (fastapi_fixture, fastrapi_fixture):
         with __import__("contextlib").suppress(StopIteration):
             next(gen)
 
 
+@pytest.fixture(scope="module")
+def both_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.basic")
+
+
+@pytest.fixture(scope="module")
+def deps_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.deps")
+
+
+DEPS_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/common", {}),
+    ("GET", "/common?q=x&skip=2&limit=5", {}),
+    ("GET", "/common?skip=a&limit=b", {}),
+    ("GET", "/class?q=y&limit=7", {}),
+    ("GET", "/class?limit=5000", {}),
+    ("GET", "/cached", {}),
+    ("GET", "/async-dep?n=4&own=1", {}),
+    ("GET", "/async-dep?n=x&own=y", {}),
+    ("GET", "/protected", {}),
+    ("GET", "/protected", {"headers": {"X-Token": "wrong"}}),
+    ("GET", "/protected", {"headers": {"X-Token": "secret"}}),
+    ("GET", "/yield", {}),
+    ("GET", "/events", {}),
+    ("GET", "/request/abc?q=1", {"headers": {"User-Agent": "ua", "X-Multi": "1", "Cookie": "c=v"}}),
+    ("POST", "/request-body", {"json": {"a": [1, 2]}}),
+    ("GET", "/set-response", {}),
+    ("POST", "/item-with-dep?q=z", {"json": {"name": "n", "price": 3}}),
+    ("POST", "/item-with-dep?skip=x", {"json": {"price": "p"}}),
+    ("POST", "/background?value=w", {}),
+    ("GET", "/events", {}),
+    ("GET", "/scopes", {}),
+    ("GET", "/dep-error?skip=bad", {}),
+    ("GET", "/response-model", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), DEPS_REQUESTS, ids=[f"{m} {p}" for m, p, _ in DEPS_REQUESTS])
+def test_dependencies_same_as_fastapi(deps_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*deps_servers, method, path, kwargs)
+    if path == "/set-response":
+        with httpx.Client(base_url=deps_servers[1].url) as client:
+            response = client.get(path)
+        assert response.headers["x-custom"] == "yes"
+        assert response.headers["set-cookie"] == "session=abc; HttpOnly; Path=/; SameSite=lax"
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
-    fastapi_server, fastrapi_server = both_servers
+    _compare(*both_servers, method, path, kwargs)
+
+
+def _compare(fastapi_server, fastrapi_server, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     with httpx.Client(base_url=fastapi_server.url, follow_redirects=False) as a, \
             httpx.Client(base_url=fastrapi_server.url, follow_redirects=False) as b:
         expected = _request(a, method, path, kwargs)

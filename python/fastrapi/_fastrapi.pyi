@@ -42,3 +42,17 @@ def run_worker(app: AppCore, event_loop: Any, config: ServerConfig, stop_fd: int
 def resolve_driver(driver: str) -> str: ...
 def set_parent_death_signal(signal: int) -> None: ...
 def dumps(obj: Any, default: Any = None) -> bytes: ...
+
+class RequestData:
+    """The raw request, for routes solved in Python (dependencies, injected Request/Response)."""
+
+    method: str
+    path: str
+    raw_path: str
+    query: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    client: tuple[str, int] | None
+    server: tuple[str, int]
+    path_params: dict[str, str]
+    http_version: str

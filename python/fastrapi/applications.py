@@ -68,6 +68,12 @@ class _Hooks:
     def validation_error(self, errors: list[Any], body: Any) -> Response:
         return validation_error_response(errors)
 
+    async def run_background(self, task: Any) -> None:
+        try:
+            await task()
+        except Exception as exc:
+            error_logger.error("Exception in background task", exc_info=exc)
+
 
 class FastAPI:
     """A FastAPI application. ``FastrAPI`` is the same class."""
@@ -110,6 +116,7 @@ class FastAPI:
         self.strict_content_type = strict_content_type
         self.extra = extra
         self.state = State()
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self.lifespan = lifespan
         self.router = APIRouter(
             dependencies=dependencies,
@@ -169,7 +176,7 @@ class FastAPI:
     def build_core(self) -> _fastrapi.AppCore:
         """Compile every route into the plan the Rust core serves (done once, before workers start)."""
         if self._core is None:
-            plans = [route.compile(strict_content_type=self.strict_content_type) for route in self.router.routes]
+            plans = [route.compile(self, strict_content_type=self.strict_content_type) for route in self.router.routes]
             self._core = _fastrapi.AppCore(plans, _Hooks(self), redirect_slashes=self.router.redirect_slashes)
         return self._core
 

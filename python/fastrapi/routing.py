@@ -54,6 +54,7 @@ class RoutePlan:
     body: Callable[[bytes, str | None], Any] | None
     status_code: int
     serialize: Callable[[Any], Any] | None
+    solver: Callable[[Any], Any] | None = None
 
 
 class APIRoute:
@@ -104,8 +105,6 @@ class APIRoute:
         self.response_class = response_class
         self.tags = list(tags or [])
         self.dependencies = list(dependencies or [])
-        if self.dependencies:
-            raise FastAPIError("route dependencies are not supported by this version of fastrapi yet")
         self.summary = summary
         self.description = description if description is not None else inspect.cleandoc(endpoint.__doc__ or "")
         self.response_description = response_description
@@ -121,9 +120,23 @@ class APIRoute:
         self.response_model_exclude_none = response_model_exclude_none
         self.openapi_extra = openapi_extra
         self.extra = extra
-        self.plan: EndpointPlan = analyze_endpoint(path, endpoint)
+        self.plan: EndpointPlan = analyze_endpoint(path, endpoint, self.dependencies)
 
-    def compile(self, *, strict_content_type: bool = True) -> RoutePlan:
+    def compile(self, app: Any = None, *, strict_content_type: bool = True) -> RoutePlan:
+        if self.plan.dependant.needs_python_solver():
+            from fastrapi.dependencies.solver import make_solver
+
+            return RoutePlan(
+                path=self.path,
+                methods=list(self._method_order),
+                endpoint=self.endpoint,
+                is_async=True,
+                params=[],
+                body=None,
+                status_code=self.status_code or 200,
+                serialize=None,
+                solver=make_solver(self, app, self.plan, strict_content_type=strict_content_type),
+            )
         return RoutePlan(
             path=self.path,
             methods=list(self._method_order),
@@ -132,10 +145,15 @@ class APIRoute:
             params=self.plan.params,
             body=body_decoder(self.plan, strict_content_type=strict_content_type),
             status_code=self.status_code or 200,
-            serialize=self._response_serializer(),
+            serialize=self.response_serializer(),
         )
 
-    def _response_serializer(self) -> Callable[[Any], Any] | None:
+    def response_serializer(self, for_solver: bool = False) -> Callable[[Any], Any] | None:
+        """What turns the endpoint's return value into a response body.
+
+        Returns bytes (JSON written by pydantic), a ``Response``, or — for the solver only —
+        JSON-ready data; ``None`` when the Rust encoder can take the value as it is.
+        """
         response_class = self.response_class
         if isinstance(response_class, DefaultPlaceholder):
             response_class = response_class.value
@@ -144,6 +162,10 @@ class APIRoute:
             default_class = False
         if self.response_model is None:
             if default_class:
+                if for_solver:
+                    from fastrapi.encoders import jsonable_encoder
+
+                    return jsonable_encoder
                 return None
             return functools.partial(_render_with_class, response_class, self.status_code)
         with warnings.catch_warnings():
@@ -202,8 +224,7 @@ class APIRouter:
                 raise FastAPIError("A path prefix must start with '/'")
             if prefix.endswith("/"):
                 raise FastAPIError("A path prefix must not end with '/', as the routes will start with '/'")
-        if dependencies:
-            raise FastAPIError("router dependencies are not supported by this version of fastrapi yet")
+        self.dependencies = list(dependencies or [])
         self.prefix = prefix
         self.tags = list(tags or [])
         self.default_response_class = default_response_class
@@ -220,6 +241,7 @@ class APIRouter:
         tags = list(self.tags) + list(kwargs.pop("tags", None) or [])
         if self.deprecated is not None and kwargs.get("deprecated") is None:
             kwargs["deprecated"] = self.deprecated
+        kwargs["dependencies"] = self.dependencies + list(kwargs.get("dependencies") or [])
         route = APIRoute(self.prefix + path, endpoint, tags=tags, **kwargs)
         self.routes.append(route)
 
@@ -274,8 +296,6 @@ class APIRouter:
                 raise FastAPIError("A path prefix must start with '/'")
             if prefix.endswith("/"):
                 raise FastAPIError("A path prefix must not end with '/', as the routes will start with '/'")
-        if dependencies:
-            raise FastAPIError("include_router(dependencies=...) is not supported by this version of fastrapi yet")
         for route in router.routes:
             self.add_api_route(
                 prefix + route.path,
@@ -286,6 +306,7 @@ class APIRouter:
                 response_model=route.response_model,
                 response_class=route.response_class,
                 tags=list(tags or []) + route.tags,
+                dependencies=list(dependencies or []) + route.dependencies,
                 summary=route.summary,
                 description=route.description,
                 response_description=route.response_description,

@@ -21,6 +21,9 @@ pub struct RoutePlan {
     pub serialize: Option<Py<PyAny>>,
     /// Names of path parameters in template order, interned.
     pub path_param_names: Vec<Py<PyString>>,
+    /// `solve(request: RequestData) -> awaitable`: the whole request is handled in Python
+    /// (dependencies, injected `Request`/`Response`/`BackgroundTasks`).
+    pub solver: Option<Py<PyAny>>,
 }
 
 /// Python callables the server needs outside any one route.
@@ -33,6 +36,8 @@ pub struct Hooks {
     pub jsonable: Py<PyAny>,
     /// The base `Response` class: instances are written as they are.
     pub response_class: Py<PyAny>,
+    /// `run_background(task) -> coroutine`: runs a response's background task, logging failures.
+    pub run_background: Py<PyAny>,
 }
 
 pub struct CompiledApp {
@@ -157,6 +162,7 @@ impl AppCore {
                 status_code: route.getattr("status_code")?.extract()?,
                 serialize: optional_callable(&route, "serialize")?,
                 path_param_names,
+                solver: optional_callable(&route, "solver")?,
             });
         }
         let hooks = Hooks {
@@ -164,6 +170,7 @@ impl AppCore {
             validation_error: hooks.getattr("validation_error")?.unbind(),
             jsonable: hooks.getattr("jsonable_encoder")?.unbind(),
             response_class: hooks.getattr("response_class")?.unbind(),
+            run_background: hooks.getattr("run_background")?.unbind(),
         };
         Ok(AppCore {
             inner: Arc::new(CompiledApp {

@@ -8,6 +8,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use super::aio::{AsyncBridge, PendingTask, Started};
 use super::app::{CompiledApp, RoutePlan};
+use super::request::RequestData;
 use crate::http::response::{
     status_allows_body, write_full, write_head_start, write_header, WriteOpts,
 };
@@ -24,6 +25,35 @@ pub struct CallContext<'a> {
     pub bridge: &'a AsyncBridge,
     /// The listener's address, for absolute redirect URLs when the client sent no Host.
     pub local_addr: SocketAddr,
+    pub peer_addr: SocketAddr,
+    /// Background tasks of responses written but not yet flushed; started after the flush.
+    pub background: std::cell::RefCell<Vec<Py<PyAny>>>,
+}
+
+impl CallContext<'_> {
+    pub fn has_background(&self) -> bool {
+        !self.background.borrow().is_empty()
+    }
+
+    /// Starts the background tasks of the responses just sent, on this core's loop.
+    pub fn run_background(&self) {
+        let tasks: Vec<Py<PyAny>> = self.background.borrow_mut().drain(..).collect();
+        Python::attach(|py| {
+            for task in tasks {
+                let started = self
+                    .app
+                    .hooks
+                    .run_background
+                    .bind(py)
+                    .call1((task,))
+                    .and_then(|coro| self.bridge.start(py, coro));
+                match started {
+                    Ok(Started::Done(Err(e))) | Err(e) => e.print(py),
+                    Ok(_) => {}
+                }
+            }
+        })
+    }
 }
 
 pub enum Outcome {
@@ -49,7 +79,7 @@ pub fn handle(
     let path = decode_path(head.path);
     match ctx.app.router.lookup(&path, head.method, head.method_str) {
         Lookup::Found { route, params } => {
-            Python::attach(|py| call_route(py, ctx, route, &params, head, body, out, opts))
+            Python::attach(|py| call_route(py, ctx, route, &params, &path, head, body, out, opts))
         }
         Lookup::MethodNotAllowed { route } => {
             let allow = ctx.app.router.allow_header(route).as_bytes();
@@ -136,13 +166,19 @@ fn call_route(
     ctx: &CallContext,
     route: usize,
     path_params: &[(usize, Cow<'_, str>)],
+    decoded_path: &str,
     head: &Head<'_>,
     body: &[u8],
     out: &mut Vec<u8>,
     opts: &WriteOpts,
 ) -> Outcome {
     let plan = &ctx.app.routes[route];
-    let result = prepare_and_call(py, ctx, plan, path_params, head, body, out, opts);
+    let result = match &plan.solver {
+        Some(solver) => {
+            solve_in_python(py, ctx, plan, solver, path_params, decoded_path, head, body).map(Some)
+        }
+        None => prepare_and_call(py, ctx, plan, path_params, head, body, out, opts),
+    };
     let result = match result {
         Ok(Some(r)) => r,
         Ok(None) => return Outcome::Written,
@@ -151,7 +187,7 @@ fn call_route(
             return Outcome::Written;
         }
     };
-    if plan.is_async {
+    if plan.is_async || plan.solver.is_some() {
         match ctx.bridge.start(py, result) {
             Ok(Started::Done(r)) => finish(py, ctx, plan, r, out, opts),
             Ok(Started::Pending(task)) => return Outcome::Pending(PendingCall { task, route }),
@@ -161,6 +197,32 @@ fn call_route(
         finish(py, ctx, plan, Ok(result), out, opts);
     }
     Outcome::Written
+}
+
+/// Hands the whole request to the route's Python solver; returns its coroutine.
+#[allow(clippy::too_many_arguments)]
+fn solve_in_python<'py>(
+    py: Python<'py>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    solver: &Py<PyAny>,
+    path_params: &[(usize, Cow<'_, str>)],
+    decoded_path: &str,
+    head: &Head<'_>,
+    body: &[u8],
+) -> PyResult<Bound<'py, PyAny>> {
+    let body = PyBytes::new(py, body);
+    let data = RequestData::new(
+        py,
+        head,
+        decoded_path,
+        &body,
+        path_params,
+        &plan.path_param_names,
+        ctx.peer_addr,
+        ctx.local_addr,
+    )?;
+    solver.bind(py).call1((data,))
 }
 
 /// Extracts parameters and calls the endpoint. `Ok(None)`: a 422 was written instead.
@@ -212,7 +274,7 @@ fn prepare_and_call<'py>(
             .validation_error
             .bind(py)
             .call1((errors, body_obj))?;
-        write_py_response(py, &response, out, opts)?;
+        write_py_response(py, ctx, &response, out, opts)?;
         return Ok(None);
     }
     plan.endpoint.bind(py).call((), Some(&kwargs)).map(Some)
@@ -261,14 +323,14 @@ fn render(
 ) -> PyResult<()> {
     let hooks = &ctx.app.hooks;
     if value.is_instance(hooks.response_class.bind(py))? {
-        return write_py_response(py, value, out, opts);
+        return write_py_response(py, ctx, value, out, opts);
     }
     let serialized;
     let value = match &plan.serialize {
         Some(serialize) => {
             serialized = serialize.bind(py).call1((value,))?;
             if serialized.is_instance(hooks.response_class.bind(py))? {
-                return write_py_response(py, &serialized, out, opts);
+                return write_py_response(py, ctx, &serialized, out, opts);
             }
             if let Ok(bytes) = serialized.cast::<PyBytes>() {
                 // Already JSON (pydantic's dump_json for a response_model).
@@ -306,6 +368,7 @@ thread_local! {
 /// Writes a `fastrapi.responses.Response`: its status, raw headers and body, verbatim.
 fn write_py_response(
     py: Python<'_>,
+    ctx: &CallContext,
     response: &Bound<'_, PyAny>,
     out: &mut Vec<u8>,
     opts: &WriteOpts,
@@ -333,6 +396,11 @@ fn write_py_response(
     if !opts.head_only && status_allows_body(status) {
         out.extend_from_slice(body.as_bytes());
     }
+    if let Ok(background) = response.getattr(pyo3::intern!(py, "background")) {
+        if !background.is_none() {
+            ctx.background.borrow_mut().push(background.unbind());
+        }
+    }
     Ok(())
 }
 
@@ -353,7 +421,7 @@ fn write_exception(
         .call1((err.value(py),))
     {
         Ok(response) if !response.is_none() => {
-            if let Err(e) = write_py_response(py, &response, out, opts) {
+            if let Err(e) = write_py_response(py, ctx, &response, out, opts) {
                 e.print(py);
                 out.truncate(mark);
                 write_internal_error(out, opts);

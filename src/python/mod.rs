@@ -4,5 +4,6 @@
 pub mod aio;
 pub mod app;
 pub mod call;
+pub mod request;
 
 pub use app::{AppCore, CompiledApp};

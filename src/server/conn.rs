@@ -24,9 +24,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Pipelined responses are written once this much is buffered, even if more requests wait.
 const WRITE_HIGH_WATER: usize = 64 * 1024;
 
-pub async fn serve(worker: Rc<Worker>, stream: TcpStream, _peer: SocketAddr) {
+pub async fn serve(worker: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
     worker.active.set(worker.active.get() + 1);
-    let result = CatchUnwind(AssertUnwindSafe(connection(&worker, stream))).await;
+    let result = CatchUnwind(AssertUnwindSafe(connection(&worker, stream, peer))).await;
     worker.active.set(worker.active.get() - 1);
     if result.is_err() {
         eprintln!(
@@ -73,13 +73,15 @@ impl OwnedOpts {
     }
 }
 
-async fn connection(worker: &Worker, mut stream: TcpStream) {
+async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
     let config = &worker.config;
     let server = config.server_header.as_deref();
     let ctx = CallContext {
         app: &worker.app,
         bridge: &worker.bridge,
         local_addr: worker.local_addr,
+        peer_addr: peer,
+        background: Default::default(),
     };
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut wbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -167,6 +169,14 @@ async fn connection(worker: &Worker, mut stream: TcpStream) {
                     }
                     pending.task.wait().await;
                     finish_pending(&ctx, pending, &mut wbuf, &opts.with_server(server));
+                }
+                if ctx.has_background() {
+                    // Background work starts once its response is on the wire.
+                    let flushed = flush(&mut stream, &mut wbuf).await;
+                    ctx.run_background();
+                    if flushed.is_err() {
+                        return;
+                    }
                 }
                 if opts.close {
                     let _ = flush(&mut stream, &mut wbuf).await;

@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from fastrapi import params
+from fastrapi.dependencies.models import Dependant
 from fastrapi.exceptions import FastAPIError
 
 _PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-zA-Z_][a-zA-Z0-9_]*)?}")
@@ -126,37 +127,84 @@ class EndpointPlan:
     params: list[ParamPlan]
     body_fields: list[BodyField]
     embed_body: bool
+    dependant: Dependant
 
 
-def analyze_endpoint(path: str, endpoint: Callable[..., Any]) -> EndpointPlan:
+def _special_kind(annotation: Any) -> str | None:
+    """Which injected object an annotation asks for, if any."""
+    from fastrapi.background import BackgroundTasks
+    from fastrapi.requests import Request
+    from fastrapi.responses import Response
+    from fastrapi.security import SecurityScopes
+
+    if not isinstance(annotation, type):
+        return None
+    if issubclass(annotation, Request):
+        return "request"
+    if issubclass(annotation, Response):
+        return "response"
+    if issubclass(annotation, BackgroundTasks):
+        return "background"
+    if issubclass(annotation, SecurityScopes):
+        return "security_scopes"
+    if annotation.__name__ in ("WebSocket", "HTTPConnection"):
+        raise FastAPIError(f"`{annotation.__name__}` parameters are not supported by this version of fastrapi yet")
+    return None
+
+
+def get_dependant(
+    path: str,
+    call: Callable[..., Any],
+    *,
+    name: str | None = None,
+    use_cache: bool = True,
+    security_scopes: list[str] | None = None,
+) -> Dependant:
+    """Analyse a callable's signature (recursively through its dependencies)."""
     path_names = get_path_param_names(path)
+    dependant = Dependant(call=call, name=name, use_cache=use_cache, path=path,
+                          security_scopes=list(security_scopes or []))
+    call_name = getattr(call, "__name__", type(call).__name__)
     try:
-        signature = inspect.signature(endpoint, eval_str=True)
+        signature = inspect.signature(call, eval_str=True)
     except NameError as exc:
-        raise FastAPIError(f"cannot resolve the annotations of {endpoint!r}: {exc}") from exc
+        raise FastAPIError(f"cannot resolve the annotations of {call!r}: {exc}") from exc
+    except ValueError:
+        return dependant
     plans: dict[str, list[ParamPlan]] = {"path": [], "query": [], "header": [], "cookie": []}
-    body_fields: list[BodyField] = []
-    for name, parameter in signature.parameters.items():
+    for param_name, parameter in signature.parameters.items():
         if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
         annotation, metadata = _split_annotated(parameter.annotation)
         field_info: FieldInfo | None = None
+        depends: params.Depends | None = None
         for item in metadata:
             if isinstance(item, params.Depends):
-                raise FastAPIError(
-                    f"{endpoint.__name__}(): dependencies (Depends) are not supported by this version of "
-                    "fastrapi yet"
-                )
-            if isinstance(item, FieldInfo):
+                depends = item
+            elif isinstance(item, FieldInfo):
                 field_info = item
         default = parameter.default
         if isinstance(default, params.Depends):
-            raise FastAPIError(
-                f"{endpoint.__name__}(): dependencies (Depends) are not supported by this version of fastrapi yet"
+            depends = default
+            default = inspect.Parameter.empty
+        if depends is not None:
+            dependency = depends.dependency if depends.dependency is not None else annotation
+            if not callable(dependency):
+                raise FastAPIError(f"{call_name}(): `{param_name}` has Depends() without a callable dependency")
+            scopes = list(dependant.security_scopes)
+            if isinstance(depends, params.Security):
+                scopes.extend(depends.scopes)
+            dependant.dependencies.append(
+                get_dependant(path, dependency, name=param_name, use_cache=depends.use_cache, security_scopes=scopes)
             )
+            continue
+        special = _special_kind(annotation)
+        if special is not None:
+            setattr(dependant, f"{'background_tasks' if special == 'background' else special}_param_name", param_name)
+            continue
         if isinstance(default, FieldInfo):
             if field_info is not None:
-                raise FastAPIError(f"{endpoint.__name__}(): `{name}` has a parameter marker twice")
+                raise FastAPIError(f"{call_name}(): `{param_name}` has a parameter marker twice")
             field_info = default
             default = PydanticUndefined if field_info.is_required() else field_info.default
         elif default is inspect.Parameter.empty:
@@ -165,38 +213,33 @@ def analyze_endpoint(path: str, endpoint: Callable[..., Any]) -> EndpointPlan:
             default = field_info.default
         if annotation is inspect.Parameter.empty:
             annotation = Any
-        _reject_unsupported(endpoint, name, annotation)
 
         if isinstance(field_info, params.Param):
             location = field_info.in_.value
         elif isinstance(field_info, params.Body):
             location = "body"
-        elif name in path_names:
+        elif param_name in path_names:
             location = "path"
         elif _is_scalar(annotation):
             location = "query"
         else:
             location = "body"
-        if location == "path" and name not in path_names:
-            raise FastAPIError(f"{endpoint.__name__}(): path parameter `{name}` is not in the path {path!r}")
+        if isinstance(field_info, params.Form):
+            raise FastAPIError(f"{call_name}(): form and file parameters are not supported by this version yet")
+        if location == "path" and param_name not in path_names:
+            raise FastAPIError(f"{call_name}(): path parameter `{param_name}` is not in the path {path!r}")
 
         if field_info is None:
             field_info = params.Body() if location == "body" else _marker(location)
         required = default is PydanticUndefined and field_info.default_factory is None
+        alias = field_info.alias or param_name
         if location == "body":
-            alias = field_info.alias or name
-            body_fields.append(
-                BodyField(name, alias, field_info, annotation, _adapter(annotation, field_info), required)
+            dependant.body_fields.append(
+                BodyField(param_name, alias, field_info, annotation, _adapter(annotation, field_info), required)
             )
             continue
-
-        alias = field_info.alias or name
-        if (
-            location == "header"
-            and getattr(field_info, "convert_underscores", True)
-            and field_info.alias is None
-        ):
-            alias = name.replace("_", "-")
+        if location == "header" and getattr(field_info, "convert_underscores", True) and field_info.alias is None:
+            alias = param_name.replace("_", "-")
         is_sequence = _is_sequence(annotation)
         scalar = "other"
         base = _unwrap_optional(annotation)
@@ -207,7 +250,7 @@ def analyze_endpoint(path: str, endpoint: Callable[..., Any]) -> EndpointPlan:
             default_factory = _deepcopy_factory(default)
         plans[location].append(
             ParamPlan(
-                name=name,
+                name=param_name,
                 alias=alias,
                 location=location,
                 scalar=scalar,
@@ -220,9 +263,22 @@ def analyze_endpoint(path: str, endpoint: Callable[..., Any]) -> EndpointPlan:
                 annotation=annotation,
             )
         )
-    ordered = plans["path"] + plans["query"] + plans["header"] + plans["cookie"]
+    dependant.params = plans["path"] + plans["query"] + plans["header"] + plans["cookie"]
+    return dependant
+
+
+def analyze_endpoint(path: str, endpoint: Callable[..., Any], dependencies: Sequence[Any] = ()) -> EndpointPlan:
+    dependant = get_dependant(path, endpoint)
+    for depends in reversed(list(dependencies)):
+        if not isinstance(depends, params.Depends) or depends.dependency is None:
+            raise FastAPIError("dependencies=[...] takes Depends(callable) items")
+        scopes = list(depends.scopes) if isinstance(depends, params.Security) else []
+        dependant.dependencies.insert(
+            0, get_dependant(path, depends.dependency, use_cache=depends.use_cache, security_scopes=scopes)
+        )
+    body_fields = dependant.flat_body_fields()
     embed = len(body_fields) > 1 or any(getattr(f.field_info, "embed", None) for f in body_fields)
-    return EndpointPlan(params=ordered, body_fields=body_fields, embed_body=embed)
+    return EndpointPlan(params=dependant.params, body_fields=body_fields, embed_body=embed, dependant=dependant)
 
 
 def _marker(location: str) -> params.Param:
@@ -233,16 +289,6 @@ def _deepcopy_factory(value: Any) -> Callable[[], Any]:
     import copy
 
     return lambda: copy.deepcopy(value)
-
-
-def _reject_unsupported(endpoint: Callable[..., Any], name: str, annotation: Any) -> None:
-    """Injected objects arrive with the request-surface work; say so instead of misbehaving."""
-    unsupported = {"Request", "Response", "BackgroundTasks", "WebSocket", "SecurityScopes", "HTTPConnection"}
-    if isinstance(annotation, type) and annotation.__name__ in unsupported:
-        raise FastAPIError(
-            f"{endpoint.__name__}(): parameter `{name}: {annotation.__name__}` is not supported by this "
-            "version of fastrapi yet"
-        )
 
 
 def is_json_content_type(content_type: str | None) -> bool:

@@ -1,0 +1,44 @@
+"""The analysed shape of an endpoint or dependency (FastAPI's ``Dependant``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+
+@dataclasses.dataclass
+class Dependant:
+    call: Callable[..., Any] | None
+    name: str | None = None
+    params: list[Any] = dataclasses.field(default_factory=list)
+    body_fields: list[Any] = dataclasses.field(default_factory=list)
+    dependencies: list[Dependant] = dataclasses.field(default_factory=list)
+    request_param_name: str | None = None
+    response_param_name: str | None = None
+    background_tasks_param_name: str | None = None
+    security_scopes_param_name: str | None = None
+    security_scopes: list[str] = dataclasses.field(default_factory=list)
+    use_cache: bool = True
+    path: str = ""
+
+    @property
+    def cache_key(self) -> tuple[Any, tuple[str, ...]]:
+        return (self.call, tuple(sorted(set(self.security_scopes))))
+
+    def needs_python_solver(self) -> bool:
+        return bool(
+            self.dependencies
+            or self.request_param_name
+            or self.response_param_name
+            or self.background_tasks_param_name
+            or self.security_scopes_param_name
+        )
+
+    def flat_body_fields(self) -> list[Any]:
+        fields = list(self.body_fields)
+        for dep in self.dependencies:
+            for field in dep.flat_body_fields():
+                if all(f.alias != field.alias for f in fields):
+                    fields.append(field)
+        return fields

@@ -1,0 +1,192 @@
+"""Solving a request in Python, for routes whose endpoint has dependencies or injected objects.
+
+This follows FastAPI's ``solve_dependencies``: sub-dependencies first (each solved, checked and
+called, cached per request), then the callable's own parameters, then the body; all errors of
+the request are reported together; ``yield`` dependencies are torn down after the endpoint.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastrapi.background import BackgroundTasks
+from fastrapi.dependencies.models import Dependant
+from fastrapi.dependencies.utils import EndpointPlan, ParamPlan, body_decoder, get_dependant
+from fastrapi.exception_handlers import is_body_allowed_for_status_code
+from fastrapi.exceptions import RequestValidationError
+from fastrapi.requests import Request
+from fastrapi.responses import JSONResponse, Response
+from fastrapi.security import SecurityScopes
+
+if TYPE_CHECKING:
+    from fastrapi.routing import APIRoute
+
+
+class _Solve:
+    """Per-request state shared by every dependency of one request."""
+
+    __slots__ = ("request", "response", "stack", "cache", "overrides", "background", "body_values")
+
+    def __init__(self, request: Request, response: Response, stack: AsyncExitStack, overrides: dict[Any, Any],
+                 body_values: dict[str, Any]) -> None:
+        self.request = request
+        self.response = response
+        self.stack = stack
+        self.cache: dict[Any, Any] = {}
+        self.overrides = overrides
+        self.background: BackgroundTasks | None = None
+        self.body_values = body_values
+
+
+def _raw_value(param: ParamPlan, request: Request) -> Any:
+    alias = param.alias
+    location = param.location
+    if location == "path":
+        return request._data.path_params.get(alias)
+    if location == "query":
+        if param.is_sequence:
+            return request.query_params.getlist(alias) or None
+        return request.query_params.get(alias)
+    if location == "header":
+        if param.is_sequence:
+            return request.headers.getlist(alias) or None
+        return request.headers.get(alias)
+    return request.cookies.get(alias)
+
+
+async def _call(call: Callable[..., Any], values: dict[str, Any], stack: AsyncExitStack) -> Any:
+    if inspect.isasyncgenfunction(call):
+        return await stack.enter_async_context(asynccontextmanager(call)(**values))
+    if inspect.isgeneratorfunction(call):
+        return stack.enter_context(contextmanager(call)(**values))
+    result = call(**values)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+_override_cache: dict[tuple[Any, str, str | None], Dependant] = {}
+
+
+def _overridden(sub: Dependant, override: Callable[..., Any]) -> Dependant:
+    key = (override, sub.path, sub.name)
+    dependant = _override_cache.get(key)
+    if dependant is None:
+        dependant = get_dependant(sub.path, override, name=sub.name, use_cache=sub.use_cache,
+                                  security_scopes=sub.security_scopes)
+        _override_cache[key] = dependant
+    return dependant
+
+
+async def solve_dependencies(dependant: Dependant, state: _Solve) -> tuple[dict[str, Any], list[Any]]:
+    values: dict[str, Any] = {}
+    errors: list[Any] = []
+    for sub in dependant.dependencies:
+        call = sub.call
+        if state.overrides and call in state.overrides:
+            call = state.overrides[call]
+            sub = _overridden(sub, call)
+        assert call is not None
+        sub_values, sub_errors = await solve_dependencies(sub, state)
+        if sub_errors:
+            errors.extend(sub_errors)
+            continue
+        key = sub.cache_key
+        if sub.use_cache and key in state.cache:
+            value = state.cache[key]
+        else:
+            value = await _call(call, sub_values, state.stack)
+            state.cache.setdefault(key, value)
+        if sub.name is not None:
+            values[sub.name] = value
+    for param in dependant.params:
+        raw = _raw_value(param, state.request)
+        if raw is None:
+            if param.required:
+                errors.append({"type": "missing", "loc": (param.location, param.alias), "msg": "Field required",
+                               "input": None})
+            else:
+                values[param.name] = param.default_factory() if param.default_factory else param.default
+            continue
+        ok, value = param.validate(raw)
+        if ok:
+            values[param.name] = value
+        else:
+            errors.extend(value)
+    for field in dependant.body_fields:
+        if field.name in state.body_values:
+            values[field.name] = state.body_values[field.name]
+    if dependant.request_param_name:
+        values[dependant.request_param_name] = state.request
+    if dependant.response_param_name:
+        values[dependant.response_param_name] = state.response
+    if dependant.background_tasks_param_name:
+        if state.background is None:
+            state.background = BackgroundTasks()
+        values[dependant.background_tasks_param_name] = state.background
+    if dependant.security_scopes_param_name:
+        values[dependant.security_scopes_param_name] = SecurityScopes(dependant.security_scopes)
+    return values, errors
+
+
+def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content_type: bool) -> Callable[[Any], Any]:
+    """The coroutine function the Rust core calls with the raw request for this route."""
+    dependant = plan.dependant
+    decode_body = body_decoder(plan, strict_content_type=strict_content_type)
+    serialize = route.response_serializer(for_solver=True)
+    assert serialize is not None
+    status_code = route.status_code
+    endpoint = dependant.call
+    assert endpoint is not None
+
+    async def solve(data: Any) -> Response:
+        request = Request(data, app)
+        sub_response = Response()
+        del sub_response.headers["content-length"]
+        sub_response.status_code = None  # type: ignore[assignment]
+        body_values: dict[str, Any] = {}
+        body_errors: list[Any] = []
+        body: Any = None
+        if decode_body is not None:
+            ok, payload = decode_body(data.body, request.headers.get("content-type"))
+            if ok:
+                body_values = payload
+            else:
+                body_errors = payload
+            body = data.body
+        overrides = getattr(app, "dependency_overrides", None) or {}
+        async with AsyncExitStack() as stack:
+            state = _Solve(request, sub_response, stack, overrides, body_values)
+            values, errors = await solve_dependencies(dependant, state)
+            errors.extend(body_errors)
+            if errors:
+                raise RequestValidationError(errors, body=body)
+            result = endpoint(**values)
+            if inspect.isawaitable(result):
+                result = await result
+        if isinstance(result, Response):
+            if result.background is None:
+                result.background = state.background
+            return result
+        response_status = status_code
+        if sub_response.status_code:
+            response_status = sub_response.status_code
+        content = serialize(result)
+        if isinstance(content, Response):
+            response = content
+            if response_status is not None:
+                response.status_code = response_status
+        elif isinstance(content, bytes):
+            response = Response(content, status_code=response_status or 200, media_type="application/json")
+        else:
+            response = JSONResponse(content, status_code=response_status or 200)
+        response.background = state.background
+        if not is_body_allowed_for_status_code(response.status_code):
+            response.body = b""
+        response.raw_headers.extend(sub_response.raw_headers)
+        return response
+
+    return solve
