@@ -145,6 +145,99 @@ def test_dependencies_same_as_fastapi(deps_servers, method: str, path: str, kwar
         assert response.headers["set-cookie"] == "session=abc; HttpOnly; Path=/; SameSite=lax"
 
 
+@pytest.fixture(scope="module")
+def params_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.params")
+
+
+_ITEM = {"name": "abc", "price": 2.5}
+PARAMS_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/enum/red", {}),
+    ("GET", "/enum/blue", {}),
+    ("GET", "/enum/green?level=2", {}),
+    ("GET", "/enum/green?level=3", {}),
+    ("GET", "/uuid/12345678-1234-5678-1234-567812345678", {}),
+    ("GET", "/uuid/not-a-uuid", {}),
+    ("GET", "/dates?d=2024-02-30", {}),
+    ("GET", "/dates?d=2024-02-03&dt=2024-02-03T04:05:06Z&delta=PT1H", {}),
+    ("GET", "/dates?d=2024-02-03&dt=1700000000", {}),
+    ("GET", "/dates", {}),
+    ("GET", "/decimal?x=123.45", {}),
+    ("GET", "/decimal?x=1234.5", {}),
+    ("GET", "/decimal?x=abc", {}),
+    ("GET", "/literal?mode=b", {}),
+    ("GET", "/literal?mode=c", {}),
+    ("GET", "/bounds/5?f=0.25&m=9", {}),
+    ("GET", "/bounds/0?f=1&m=4", {}),
+    ("GET", "/bounds/11?f=-1", {}),
+    ("GET", "/strings?s=abc", {}),
+    ("GET", "/strings?s=a", {}),
+    ("GET", "/strings?s=abcde", {}),
+    ("GET", "/strings?s=AB", {}),
+    ("GET", "/alias?item-query=x&vee=y", {}),
+    ("GET", "/alias?item_query=x", {}),
+    ("GET", "/alias?item-query=x&v=y", {}),
+    ("GET", "/headers", {"headers": {"User-Agent": "ua/1", "x_plain": "p", "X-Num": "5"}}),
+    ("GET", "/headers", {"headers": {"X-Num": "five"}}),
+    ("GET", "/cookies", {"headers": {"Cookie": "ads_id=abc; n=3"}}),
+    ("GET", "/cookies", {"headers": {"Cookie": "n=x"}}),
+    ("GET", "/query-list?q=a&q=b&n=1&n=2", {}),
+    ("GET", "/query-list", {}),
+    ("GET", "/query-list?n=1&n=x", {}),
+    ("GET", "/query-model?limit=5&order_by=updated_at&tags=a&tags=b", {}),
+    ("GET", "/query-model?limit=500&order_by=x", {}),
+    ("GET", "/query-model", {}),
+    ("GET", "/bools?b=true", {}),
+    ("GET", "/bools?b=FALSE", {}),
+    ("GET", "/bools?b=On", {}),
+    ("GET", "/bools?b=2", {}),
+    ("GET", "/bools?b=", {}),
+    ("POST", "/item", {"json": _ITEM}),
+    ("POST", "/item", {"json": {"name": "abc", "price": 1, "tags": ["a", "a"], "images": [{"url": "u", "name": "n"}]}}),
+    ("POST", "/item", {"json": {"name": "a", "price": 0}}),
+    ("POST", "/item", {"json": {"name": "bad", "price": 1}}),
+    ("POST", "/item", {"json": {"name": "abc", "price": 1, "images": [{"url": 1}]}}),
+    ("POST", "/item", {"json": "just a string"}),
+    ("POST", "/item", {"json": None}),
+    ("POST", "/item", {"content": b"{bad json", "headers": {"content-type": "application/json"}}),
+    ("POST", "/item", {"content": b'{"name": "abc", "price": NaN}', "headers": {"content-type": "application/json"}}),
+    ("POST", "/item", {"content": b"", "headers": {"content-type": "application/json"}}),
+    ("POST", "/item", {"content": b'{"name": "abc", "price": 2}', "headers": {"content-type": "text/plain"}}),
+    ("POST", "/item", {"content": b'{"name": "abc", "price": 2}'}),
+    ("POST", "/item-embed", {"json": {"item": _ITEM}}),
+    ("POST", "/item-embed", {"json": _ITEM}),
+    ("POST", "/multi", {"json": {"item": _ITEM, "user": {"username": "u"}, "importance": 5}}),
+    ("POST", "/multi", {"json": {"item": _ITEM}}),
+    ("POST", "/multi", {"json": [1]}),
+    ("POST", "/singular", {"json": {"importance": 3, "note": "n"}}),
+    ("POST", "/singular", {"json": {"importance": 0}}),
+    ("POST", "/images", {"json": [{"url": "a", "name": "b"}, {"url": "c", "name": "d"}]}),
+    ("POST", "/images", {"json": [{"url": "a"}, 3]}),
+    ("POST", "/strict", {"json": {"a": 1}}),
+    ("POST", "/strict", {"json": {"a": 1, "b": 2}}),
+    ("POST", "/pet", {"json": {"pet": {"kind": "cat", "meows": 3}}}),
+    ("POST", "/pet", {"json": {"pet": {"kind": "dog", "barks": "x"}}}),
+    ("POST", "/pet", {"json": {"pet": {"kind": "cow"}}}),
+    ("POST", "/dict-int", {"json": {"1": 1.5, "2": 3}}),
+    ("POST", "/dict-int", {"json": {"a": 1}}),
+    ("POST", "/user", {"json": {"username": "u", "password": "p", "full_name": "F"}}),
+    ("POST", "/user-ret", {"json": {"username": "u", "password": "p"}}),
+    ("GET", "/exclude-unset", {}),
+    ("GET", "/exclude-none", {}),
+    ("GET", "/include", {}),
+    ("GET", "/invalid-response", {}),
+    ("GET", "/orm", {}),
+    ("DELETE", "/no-content", {}),
+    ("GET", "/encoders", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), PARAMS_REQUESTS,
+                         ids=[f"{m} {p}" for m, p, _ in PARAMS_REQUESTS])
+def test_params_same_as_fastapi(params_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*params_servers, method, path, kwargs)
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)

@@ -71,9 +71,10 @@ pub fn write_full(
     }
     if status_allows_body(status) {
         write_content_length(out, body.len());
-        if let Some(ct) = content_type {
-            write_header(out, b"content-type", ct);
-        }
+    }
+    // Starlette sets the media type even on bodiless statuses (204, 304).
+    if let Some(ct) = content_type {
+        write_header(out, b"content-type", ct);
     }
     out.extend_from_slice(b"\r\n");
     if !opts.head_only && status_allows_body(status) {
@@ -147,7 +148,8 @@ mod tests {
             http10_keep_alive: false,
             server: None,
         };
-        write_full(&mut out, 204, None, &[], b"", &opts);
-        assert!(!String::from_utf8(out).unwrap().contains("content-length"));
+        write_full(&mut out, 204, Some(b"application/json"), &[], b"null", &opts);
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("content-length") && text.ends_with("content-type: application/json\r\n\r\n"));
     }
 }

@@ -28,7 +28,8 @@ class Dependant:
 
     def needs_python_solver(self) -> bool:
         return bool(
-            self.dependencies
+            any(getattr(p, "model_fields", None) for p in self.params)
+            or self.dependencies
             or self.request_param_name
             or self.response_param_name
             or self.background_tasks_param_name

@@ -44,6 +44,8 @@ class _Solve:
 def _raw_value(param: ParamPlan, request: Request) -> Any:
     alias = param.alias
     location = param.location
+    if param.model_fields is not None:
+        return _model_values(param, request)
     if location == "path":
         return request._data.path_params.get(alias)
     if location == "query":
@@ -55,6 +57,22 @@ def _raw_value(param: ParamPlan, request: Request) -> Any:
             return request.headers.getlist(alias) or None
         return request.headers.get(alias)
     return request.cookies.get(alias)
+
+
+def _model_values(param: ParamPlan, request: Request) -> dict[str, Any]:
+    """A parameter model's fields gathered from the query string, headers or cookies."""
+    assert param.model_fields is not None
+    values: dict[str, Any] = {}
+    for key, field_key, is_sequence in param.model_fields:
+        if param.location == "query":
+            found: Any = request.query_params.getlist(key) if is_sequence else request.query_params.get(key)
+        elif param.location == "header":
+            found = request.headers.getlist(key) if is_sequence else request.headers.get(key)
+        else:
+            found = request.cookies.get(key)
+        if found is not None and found != []:
+            values[field_key] = found
+    return values
 
 
 async def _call(call: Callable[..., Any], values: dict[str, Any], stack: AsyncExitStack) -> Any:

@@ -49,6 +49,8 @@ class ParamPlan:
     is_sequence: bool
     field_info: FieldInfo
     annotation: Any
+    # A pydantic model read as a group of parameters: (lookup key, validation key, is_sequence).
+    model_fields: list[tuple[str, str, bool]] | None = None
 
 
 @dataclasses.dataclass
@@ -232,7 +234,7 @@ def get_dependant(
         if field_info is None:
             field_info = params.Body() if location == "body" else _marker(location)
         required = default is PydanticUndefined and field_info.default_factory is None
-        alias = field_info.alias or param_name
+        alias = _lookup_alias(field_info) or param_name
         if location == "body":
             dependant.body_fields.append(
                 BodyField(param_name, alias, field_info, annotation, _adapter(annotation, field_info), required)
@@ -243,6 +245,9 @@ def get_dependant(
         is_sequence = _is_sequence(annotation)
         scalar = "other"
         base = _unwrap_optional(annotation)
+        model_fields = None
+        if isinstance(base, type) and issubclass(base, BaseModel):
+            model_fields = _model_param_fields(base, location, field_info)
         if not is_sequence and base in _SCALARS and not field_info.metadata:
             scalar = _SCALARS[base]
         default_factory = field_info.default_factory
@@ -257,10 +262,13 @@ def get_dependant(
                 required=required,
                 default=None if default is PydanticUndefined else default,
                 default_factory=default_factory,  # type: ignore[arg-type]
-                validate=_located_validator(_adapter(annotation, field_info), (location, alias)),
+                validate=_located_validator(
+                    _adapter(annotation, field_info), (location,) if model_fields else (location, alias)
+                ),
                 is_sequence=is_sequence,
                 field_info=field_info,
                 annotation=annotation,
+                model_fields=model_fields,
             )
         )
     dependant.params = plans["path"] + plans["query"] + plans["header"] + plans["cookie"]
@@ -279,6 +287,24 @@ def analyze_endpoint(path: str, endpoint: Callable[..., Any], dependencies: Sequ
     body_fields = dependant.flat_body_fields()
     embed = len(body_fields) > 1 or any(getattr(f.field_info, "embed", None) for f in body_fields)
     return EndpointPlan(params=dependant.params, body_fields=body_fields, embed_body=embed, dependant=dependant)
+
+
+def _lookup_alias(field_info: FieldInfo) -> str | None:
+    """The name a value is looked up by: ``validation_alias`` (a plain string), else ``alias``."""
+    va = field_info.validation_alias
+    if isinstance(va, str) and va:
+        return va
+    return field_info.alias
+
+
+def _model_param_fields(model: type[BaseModel], location: str, marker: FieldInfo) -> list[tuple[str, str, bool]]:
+    fields = []
+    for name, info in model.model_fields.items():
+        key = _lookup_alias(info) or name
+        if location == "header" and getattr(marker, "convert_underscores", True) and _lookup_alias(info) is None:
+            key = name.replace("_", "-")
+        fields.append((key, _lookup_alias(info) or name, _is_sequence(info.annotation)))
+    return fields
 
 
 def _marker(location: str) -> params.Param:
