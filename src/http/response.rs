@@ -148,8 +148,18 @@ mod tests {
             http10_keep_alive: false,
             server: None,
         };
-        write_full(&mut out, 204, Some(b"application/json"), &[], b"null", &opts);
+        write_full(
+            &mut out,
+            204,
+            Some(b"application/json"),
+            &[],
+            b"null",
+            &opts,
+        );
         let text = String::from_utf8(out).unwrap();
-        assert!(!text.contains("content-length") && text.ends_with("content-type: application/json\r\n\r\n"));
+        assert!(
+            !text.contains("content-length")
+                && text.ends_with("content-type: application/json\r\n\r\n")
+        );
     }
 }

@@ -16,7 +16,7 @@ FastAPI, Query, Path, Header, Cookie, Body = fw.FastAPI, fw.Query, fw.Path, fw.H
 app = FastAPI()
 
 
-class Color(str, enum.Enum):
+class Color(str, enum.Enum):  # noqa: UP042 - the FastAPI docs style
     red = "red"
     green = "green"
 
@@ -236,7 +236,7 @@ def no_content():
 @app.get("/encoders")
 def encoders():
     return {
-        "dt": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+        "dt": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
         "date": datetime.date(2024, 1, 2),
         "time": datetime.time(1, 2, 3),
         "delta": datetime.timedelta(hours=1, milliseconds=5),
