@@ -238,6 +238,42 @@ def test_params_same_as_fastapi(params_servers, method: str, path: str, kwargs: 
     _compare(*params_servers, method, path, kwargs)
 
 
+@pytest.fixture(scope="module")
+def forms_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.forms")
+
+
+_FILE = {"file": ("a.txt", b"hello world", "text/plain")}
+FORMS_REQUESTS: list[tuple[str, str, dict]] = [
+    ("POST", "/login", {"data": {"username": "u", "password": "secret"}}),
+    ("POST", "/login", {"data": {"username": "u", "password": "no"}}),
+    ("POST", "/login", {"data": {"username": ""}}),
+    ("POST", "/login", {"json": {"username": "u", "password": "secret"}}),
+    ("POST", "/login", {"files": {"username": (None, "u"), "password": (None, "secret")}}),
+    ("POST", "/optional-form", {"data": {}}),
+    ("POST", "/optional-form", {"data": {"note": "", "count": ""}}),
+    ("POST", "/optional-form", {"data": {"note": "n", "count": "x"}}),
+    ("POST", "/form-model", {"data": {"username": "u", "password": "p", "remember": "yes"}}),
+    ("POST", "/form-model", {"data": {"username": "u"}}),
+    ("POST", "/form-list", {"data": {"tags": ["a", "b"]}}),
+    ("POST", "/form-list", {"data": {}}),
+    ("POST", "/file-bytes", {"files": _FILE}),
+    ("POST", "/file-bytes", {"data": {"other": "x"}}),
+    ("POST", "/upload", {"files": _FILE}),
+    ("POST", "/upload", {"files": {"file": ("big.bin", b"x" * 2_000_000, "application/octet-stream")}}),
+    ("POST", "/upload", {"data": {"file": "not a file"}}),
+    ("POST", "/uploads", {"files": [("files", ("a", b"1")), ("files", ("b", b"2"))], "data": {"label": "L"}}),
+    ("POST", "/uploads", {}),
+    ("POST", "/raw-form", {"data": {"a": "1", "b": "two words"}}),
+    ("POST", "/raw-form", {"files": _FILE, "data": {"k": "v"}}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), FORMS_REQUESTS, ids=[f"{m} {p}" for m, p, _ in FORMS_REQUESTS])
+def test_forms_same_as_fastapi(forms_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*forms_servers, method, path, kwargs)
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)

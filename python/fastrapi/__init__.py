@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from fastrapi import status as status
 from fastrapi.applications import FastAPI as FastAPI
+from fastrapi.background import BackgroundTasks as BackgroundTasks
 from fastrapi.applications import FastrAPI as FastrAPI
+from fastrapi.datastructures import UploadFile as UploadFile
 from fastrapi.exceptions import HTTPException as HTTPException
 from fastrapi.exceptions import WebSocketException as WebSocketException
 from fastrapi.param_functions import Body as Body
@@ -20,6 +22,7 @@ from fastrapi.param_functions import Header as Header
 from fastrapi.param_functions import Path as Path
 from fastrapi.param_functions import Query as Query
 from fastrapi.param_functions import Security as Security
+from fastrapi.requests import Request as Request
 from fastrapi.responses import Response as Response
 from fastrapi.routing import APIRouter as APIRouter
 

@@ -152,3 +152,90 @@ class QueryParams(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"QueryParams({self._list!r})"
+
+
+class UploadFile:
+    """An uploaded file: spooled to a temporary file on disk above ``spool_max_size`` bytes."""
+
+    spool_max_size = 1024 * 1024
+
+    def __init__(
+        self,
+        file: Any,
+        *,
+        size: int | None = None,
+        filename: str | None = None,
+        headers: Headers | None = None,
+    ) -> None:
+        self.filename = filename
+        self.file = file
+        self.size = size
+        self.headers = headers or Headers()
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type", None)
+
+    async def write(self, data: bytes) -> None:
+        if self.size is not None:
+            self.size += len(data)
+        self.file.write(data)
+
+    async def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)  # type: ignore[no-any-return]
+
+    async def seek(self, offset: int) -> None:
+        self.file.seek(offset)
+
+    async def close(self) -> None:
+        self.file.close()
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(filename={self.filename!r}, size={self.size!r}, headers={self.headers!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_plain_validator_function(cls._validate)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return {"type": "string", "format": "binary"}
+
+    @classmethod
+    def _validate(cls, value: Any) -> UploadFile:
+        if not isinstance(value, UploadFile):
+            raise ValueError(f"Expected UploadFile, received: {type(value)}")
+        return value
+
+
+class FormData(Mapping[str, "str | UploadFile"]):
+    """Parsed form fields and files: ``get`` returns the last value, ``getlist`` all of them."""
+
+    def __init__(self, items: Sequence[tuple[str, str | UploadFile]] = ()) -> None:
+        self._list = list(items)
+        self._dict = {k: v for k, v in self._list}
+
+    def getlist(self, key: str) -> list[str | UploadFile]:
+        return [v for k, v in self._list if k == key]
+
+    def multi_items(self) -> list[tuple[str, str | UploadFile]]:
+        return list(self._list)
+
+    def __getitem__(self, key: str) -> str | UploadFile:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    async def close(self) -> None:
+        for _, value in self._list:
+            if isinstance(value, UploadFile):
+                await value.close()
+
+    def __repr__(self) -> str:
+        return f"FormData({self._list!r})"

@@ -208,5 +208,17 @@ class Request:
             self._json = json.loads(self._data.body)
         return self._json
 
+    async def form(self, *, max_files: int = 1000, max_fields: int = 1000, max_part_size: int = 1024 * 1024) -> Any:
+        if self._form is None:
+            from fastrapi.formparsers import parse_form
+
+            self._form = parse_form(self._data.body, self.headers.get("content-type"), max_files=max_files,
+                                    max_fields=max_fields, max_part_size=max_part_size)
+        return self._form
+
+    async def close(self) -> None:
+        if self._form is not None:
+            await self._form.close()
+
     async def is_disconnected(self) -> bool:
         return False

@@ -29,6 +29,7 @@ class Dependant:
     def needs_python_solver(self) -> bool:
         return bool(
             any(getattr(p, "model_fields", None) for p in self.params)
+            or any(getattr(f, "is_form", False) for f in self.flat_body_fields())
             or self.dependencies
             or self.request_param_name
             or self.response_param_name

@@ -61,6 +61,19 @@ class BodyField:
     annotation: Any
     adapter: TypeAdapter[Any]
     required: bool
+    default: Any = None
+
+    def get_default(self) -> Any:
+        factory = self.field_info.default_factory
+        if factory is not None:
+            return factory()  # type: ignore[call-arg]
+        import copy
+
+        return copy.deepcopy(self.default)
+
+    @property
+    def is_form(self) -> bool:
+        return isinstance(self.field_info, params.Form)
 
 
 def _unwrap_optional(annotation: Any) -> Any:
@@ -220,6 +233,9 @@ def get_dependant(
             location = field_info.in_.value
         elif isinstance(field_info, params.Body):
             location = "body"
+        elif field_info is None and _mentions_upload_file(annotation):
+            location = "body"
+            field_info = params.File()
         elif param_name in path_names:
             location = "path"
         elif _is_scalar(annotation):
@@ -227,7 +243,7 @@ def get_dependant(
         else:
             location = "body"
         if isinstance(field_info, params.Form):
-            raise FastAPIError(f"{call_name}(): form and file parameters are not supported by this version yet")
+            _ensure_multipart(call_name)
         if location == "path" and param_name not in path_names:
             raise FastAPIError(f"{call_name}(): path parameter `{param_name}` is not in the path {path!r}")
 
@@ -237,7 +253,8 @@ def get_dependant(
         alias = _lookup_alias(field_info) or param_name
         if location == "body":
             dependant.body_fields.append(
-                BodyField(param_name, alias, field_info, annotation, _adapter(annotation, field_info), required)
+                BodyField(param_name, alias, field_info, annotation, _adapter(annotation, field_info), required,
+                          None if default is PydanticUndefined else default)
             )
             continue
         if location == "header" and getattr(field_info, "convert_underscores", True) and field_info.alias is None:
@@ -285,8 +302,29 @@ def analyze_endpoint(path: str, endpoint: Callable[..., Any], dependencies: Sequ
             0, get_dependant(path, depends.dependency, use_cache=depends.use_cache, security_scopes=scopes)
         )
     body_fields = dependant.flat_body_fields()
-    embed = len(body_fields) > 1 or any(getattr(f.field_info, "embed", None) for f in body_fields)
+    embed = (
+        len(body_fields) > 1
+        or any(getattr(f.field_info, "embed", None) for f in body_fields)
+        or any(f.is_form and not _is_model(f.annotation) for f in body_fields)
+    )
     return EndpointPlan(params=dependant.params, body_fields=body_fields, embed_body=embed, dependant=dependant)
+
+
+def _mentions_upload_file(annotation: Any) -> bool:
+    from fastrapi.datastructures import UploadFile
+
+    if annotation is UploadFile:
+        return True
+    return any(_mentions_upload_file(arg) for arg in get_args(annotation))
+
+
+def _ensure_multipart(call_name: str) -> None:
+    try:
+        import python_multipart  # noqa: F401
+    except ImportError:
+        raise FastAPIError(
+            f'{call_name}(): form data requires "python-multipart" to be installed: pip install python-multipart'
+        ) from None
 
 
 def _lookup_alias(field_info: FieldInfo) -> str | None:
@@ -305,6 +343,10 @@ def _model_param_fields(model: type[BaseModel], location: str, marker: FieldInfo
             key = name.replace("_", "-")
         fields.append((key, _lookup_alias(info) or name, _is_sequence(info.annotation)))
     return fields
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _marker(location: str) -> params.Param:
@@ -335,6 +377,8 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
         return None
     embed = plan.embed_body
 
+    if any(f.is_form for f in fields):
+        return _form_decoder(fields, embed)
     single = fields[0] if len(fields) == 1 and not embed else None
 
     def decode(raw: bytes, content_type: str | None) -> tuple[bool, Any]:
@@ -380,7 +424,7 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
                 if field.required:
                     errors.append({"type": "missing", "loc": loc, "msg": "Field required", "input": None})
                 else:
-                    values[field.name] = field.field_info.get_default(call_default_factory=True)
+                    values[field.name] = field.get_default()
                 continue
             try:
                 values[field.name] = field.adapter.validate_python(value, from_attributes=True)
@@ -391,5 +435,106 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
         if errors:
             return False, errors
         return True, values
+
+    return decode
+
+
+@dataclasses.dataclass
+class _FormItem:
+    """One value to pull out of a form: a body parameter, or a field of a form model."""
+
+    alias: str
+    is_sequence: bool
+    is_form_marker: bool
+    required: bool
+    default: Any
+    annotation: Any
+
+
+def _read_upload(value: Any) -> Any:
+    from fastrapi.datastructures import UploadFile
+
+    if isinstance(value, UploadFile):
+        value.file.seek(0)
+        return value.file.read()
+    return value
+
+
+def _is_bytes(annotation: Any) -> bool:
+    return _unwrap_optional(annotation) is bytes
+
+
+def _is_bytes_sequence(annotation: Any) -> bool:
+    annotation = _unwrap_optional(annotation)
+    return _is_sequence(annotation) and any(_is_bytes(a) for a in get_args(annotation))
+
+
+def _form_value(item: _FormItem, form: Any) -> Any:
+    """FastAPI's `_get_multidict_value`: absent, empty form strings and empty lists are missing."""
+    import copy
+
+    value = form.getlist(item.alias) if item.is_sequence else form.get(item.alias)
+    if (
+        value is None
+        or (item.is_form_marker and isinstance(value, str) and value == "")
+        or (item.is_sequence and len(value) == 0)
+    ):
+        return None if item.required else copy.deepcopy(item.default)
+    if _is_bytes(item.annotation):
+        return _read_upload(value)
+    if _is_bytes_sequence(item.annotation) and isinstance(value, list):
+        return [_read_upload(v) for v in value]
+    return value
+
+
+def _form_decoder(fields: list[BodyField], embed: bool) -> Callable[[bytes, str | None], Any]:
+    from fastrapi.exceptions import HTTPException
+    from fastrapi.formparsers import MultiPartException, parse_form
+
+    single = fields[0] if len(fields) == 1 and not embed else None
+    if single is not None and _is_model(single.annotation):
+        model_fields = single.annotation.model_fields
+        # A form model gets only what was sent: its own defaults apply inside the model.
+        items = [
+            _FormItem(_lookup_alias(info) or name, _is_sequence(info.annotation), False, True, None, info.annotation)
+            for name, info in model_fields.items()
+        ]
+    else:
+        items = [
+            _FormItem(f.alias, _is_sequence(f.annotation), f.is_form, f.required, f.default, f.annotation)
+            for f in fields
+        ]
+
+    def decode(raw: bytes, content_type: str | None) -> tuple[bool, Any]:
+        try:
+            form = parse_form(raw, content_type)
+        except MultiPartException as exc:
+            raise HTTPException(status_code=400, detail=exc.message) from exc
+        extracted: dict[str, Any] = {}
+        for item in items:
+            value = _form_value(item, form)
+            if value is not None:
+                extracted[item.alias] = value
+        errors: list[Any] = []
+        values: dict[str, Any] = {}
+        if single is not None:
+            try:
+                return True, {single.name: single.adapter.validate_python(extracted, from_attributes=True)}
+            except ValidationError as exc:
+                return False, [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+        for field in fields:
+            loc = ("body", field.alias)
+            value = extracted.get(field.alias)
+            if value is None:
+                if field.required:
+                    errors.append({"type": "missing", "loc": loc, "msg": "Field required", "input": None})
+                else:
+                    values[field.name] = field.get_default()
+                continue
+            try:
+                values[field.name] = field.adapter.validate_python(value, from_attributes=True)
+            except ValidationError as exc:
+                errors.extend({**e, "loc": loc + tuple(e.get("loc", ()))} for e in exc.errors(include_url=False))
+        return (False, errors) if errors else (True, values)
 
     return decode
