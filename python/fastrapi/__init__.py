@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastrapi import status as status
 from fastrapi.applications import FastAPI as FastAPI
-from fastrapi.background import BackgroundTasks as BackgroundTasks
 from fastrapi.applications import FastrAPI as FastrAPI
+from fastrapi.background import BackgroundTasks as BackgroundTasks
 from fastrapi.datastructures import UploadFile as UploadFile
 from fastrapi.exceptions import HTTPException as HTTPException
 from fastrapi.exceptions import WebSocketException as WebSocketException
