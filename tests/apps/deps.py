@@ -167,3 +167,50 @@ def dep_error(commons: Annotated[dict, Depends(common)], x: int):
 @app.get("/response-model", response_model=Item)
 def response_model(commons: Annotated[dict, Depends(common)]):
     return {"name": "thing", "price": 2, "extra": "dropped"}
+
+
+def yield_catch():
+    try:
+        yield "r"
+    except HTTPException as exc:
+        EVENTS.append(f"caught-{exc.status_code}")
+        raise
+    finally:
+        EVENTS.append("finally")
+
+
+@app.get("/yield-error")
+def yield_error(r: Annotated[str, Depends(yield_catch)]):
+    raise HTTPException(status_code=409, detail="conflict")
+
+
+def real_db():
+    return "real"
+
+
+def fake_db(flag: bool = False):
+    return f"fake-{flag}"
+
+
+app.dependency_overrides[real_db] = fake_db
+
+
+@app.get("/overridden")
+def overridden(db: Annotated[str, Depends(real_db)]):
+    return {"db": db}
+
+
+def needs_request(request: Request, response: Response, tasks: BackgroundTasks):
+    response.headers["X-From-Dep"] = request.url.path
+    tasks.add_task(EVENTS.append, "dep-bg")
+    return request.method
+
+
+@app.put("/dep-injected")
+def dep_injected(method: Annotated[str, Depends(needs_request)]):
+    return {"method": method}
+
+
+@app.get("/exclude-defaults", response_model=Item, response_model_exclude_defaults=True)
+def exclude_defaults():
+    return {"name": "n", "price": 0.0}

@@ -1,0 +1,76 @@
+"""`fastrapi.encoders.jsonable_encoder` against FastAPI's own, value for value."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import pathlib
+import uuid
+from collections import deque
+
+import pytest
+from fastapi.encoders import jsonable_encoder as fastapi_encoder
+from pydantic import BaseModel, Field
+
+from fastrapi.encoders import jsonable_encoder
+
+
+class Color(enum.Enum):
+    red = "r"
+
+
+class Inner(BaseModel):
+    when: datetime.datetime
+    tags: set[str] = set()
+
+
+class Outer(BaseModel):
+    name: str = Field(alias="fullName")
+    inner: Inner
+    note: str | None = None
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: float
+
+
+class Plain:
+    def __init__(self) -> None:
+        self.a = 1
+        self.b = [Color.red]
+
+
+VALUES = [
+    {"a": 1, 2: "int key", None: "none key", Color.red: "enum key"},
+    [datetime.date(2024, 1, 2), datetime.time(3, 4), datetime.timedelta(seconds=90.5)],
+    (decimal.Decimal("1.10"), decimal.Decimal("3"), decimal.Decimal("1e3")),
+    {uuid.UUID(int=5), frozenset({1})},
+    deque([b"bytes", pathlib.PurePosixPath("/a/b")]),
+    Outer(fullName="n", inner=Inner(when=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC), tags={"x"})),
+    Point(1, 2.5),
+    Plain(),
+    {"_sa_instance_state": 1, "keep": 2},
+    (x for x in range(3)),
+]
+
+
+@pytest.mark.parametrize("value", VALUES, ids=[type(v).__name__ for v in VALUES])
+def test_same_as_fastapi(value: object) -> None:
+    if hasattr(value, "__next__"):
+        assert jsonable_encoder(x for x in range(3)) == fastapi_encoder(x for x in range(3))
+        return
+    assert jsonable_encoder(value) == fastapi_encoder(value)
+
+
+def test_options_same_as_fastapi() -> None:
+    model = Outer(fullName="n", inner=Inner(when=datetime.datetime(2024, 1, 1)))
+    for kwargs in ({"by_alias": False}, {"exclude_none": True}, {"exclude_unset": True}, {"include": {"name"}},
+                   {"exclude": {"inner"}}, {"custom_encoder": {datetime.datetime: lambda d: d.year}}):
+        assert jsonable_encoder(model, **kwargs) == fastapi_encoder(model, **kwargs), kwargs
+    custom = {Point: lambda p: [p.x, p.y]}
+    points = [Point(1, 2)]
+    assert jsonable_encoder(points, custom_encoder=custom) == fastapi_encoder(points, custom_encoder=custom)
