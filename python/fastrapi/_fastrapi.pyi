@@ -30,6 +30,7 @@ class ServerConfig:
         handle_signals: bool = True,
         uring_entries: int = 1024,
         uring_flags: list[str] | None = None,
+        spool_body_bytes: int = 1048576,
     ) -> None: ...
     @property
     def driver(self) -> str: ...
@@ -56,3 +57,4 @@ class RequestData:
     server: tuple[str, int]
     path_params: dict[str, str]
     http_version: str
+    body_fd: int | None

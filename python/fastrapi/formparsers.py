@@ -6,7 +6,7 @@ Multipart parsing is python-multipart's; file parts are written to spooled tempo
 from __future__ import annotations
 
 from tempfile import SpooledTemporaryFile
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
 from fastrapi.datastructures import FormData, Headers, UploadFile
@@ -107,7 +107,7 @@ class _MultipartCollector:
 
 
 def parse_form(
-    body: bytes,
+    body: bytes | BinaryIO,
     content_type: str | None,
     *,
     max_files: int = 1000,
@@ -119,7 +119,8 @@ def parse_form(
         return FormData()
     media_type, options = parse_options_header(content_type)
     if media_type == b"application/x-www-form-urlencoded":
-        text = body.decode("latin-1")
+        raw = body if isinstance(body, bytes) else body.read()
+        text = raw.decode("latin-1")
         return FormData(parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"))
     if media_type != b"multipart/form-data":
         return FormData()
@@ -137,6 +138,10 @@ def parse_form(
         "on_headers_finished": collector.on_headers_finished,
     }
     parser = _require_multipart().MultipartParser(boundary, callbacks)
-    parser.write(body)
+    if isinstance(body, bytes):
+        parser.write(body)
+    else:  # a spooled upload: feed it in chunks, never all of it at once
+        while chunk := body.read(64 * 1024):
+            parser.write(chunk)
     parser.finalize()
     return FormData(collector.items)

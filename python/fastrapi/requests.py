@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Mapping
 from http.cookies import _unquote  # type: ignore[attr-defined]
 from typing import Any, NamedTuple
@@ -116,6 +117,18 @@ class Request:
         self._json: Any = None
         self._form: Any = None
         self._state: State | None = None
+        self._body: bytes | None = None
+        # A large upload arrives as an (unlinked) temporary file instead of bytes.
+        fd = getattr(data, "body_fd", None)
+        self._body_file: Any = os.fdopen(fd, "rb") if fd is not None else None
+
+    @property
+    def body_source(self) -> Any:
+        """The body as bytes, or as a binary file positioned at its start when it was spooled."""
+        if self._body_file is not None:
+            self._body_file.seek(0)
+            return self._body_file
+        return self._data.body
 
     @property
     def method(self) -> str:
@@ -195,30 +208,39 @@ class Request:
         return self.scope[key]
 
     async def body(self) -> bytes:
-        return self._data.body  # type: ignore[no-any-return]
+        if self._body is None:
+            source = self.body_source
+            self._body = source if isinstance(source, bytes) else source.read()
+        return self._body
 
     async def stream(self) -> AsyncIterator[bytes]:
-        body = self._data.body
-        if body:
-            yield body
+        source = self.body_source
+        if isinstance(source, bytes):
+            if source:
+                yield source
+        else:
+            while chunk := source.read(65536):
+                yield chunk
         yield b""
 
     async def json(self) -> Any:
         if self._json is None:
-            self._json = json.loads(self._data.body)
+            self._json = json.loads(await self.body())
         return self._json
 
     async def form(self, *, max_files: int = 1000, max_fields: int = 1000, max_part_size: int = 1024 * 1024) -> Any:
         if self._form is None:
             from fastrapi.formparsers import parse_form
 
-            self._form = parse_form(self._data.body, self.headers.get("content-type"), max_files=max_files,
+            self._form = parse_form(self.body_source, self.headers.get("content-type"), max_files=max_files,
                                     max_fields=max_fields, max_part_size=max_part_size)
         return self._form
 
     async def close(self) -> None:
         if self._form is not None:
             await self._form.close()
+        if self._body_file is not None:
+            self._body_file.close()
 
     async def is_disconnected(self) -> bool:
         return False

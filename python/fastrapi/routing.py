@@ -55,6 +55,7 @@ class RoutePlan:
     status_code: int
     serialize: Callable[[Any], Any] | None
     solver: Callable[[Any], Any] | None = None
+    spool_body: bool = False
 
 
 class APIRoute:
@@ -136,6 +137,7 @@ class APIRoute:
                 status_code=self.status_code or 200,
                 serialize=None,
                 solver=make_solver(self, app, self.plan, strict_content_type=strict_content_type),
+                spool_body=any(f.is_form for f in self.plan.body_fields),
             )
         return RoutePlan(
             path=self.path,

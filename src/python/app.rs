@@ -24,6 +24,8 @@ pub struct RoutePlan {
     /// `solve(request: RequestData) -> awaitable`: the whole request is handled in Python
     /// (dependencies, injected `Request`/`Response`/`BackgroundTasks`).
     pub solver: Option<Py<PyAny>>,
+    /// Large bodies go to a temporary file instead of memory (form and file routes).
+    pub spool_body: bool,
 }
 
 /// Python callables the server needs outside any one route.
@@ -163,6 +165,7 @@ impl AppCore {
                 serialize: optional_callable(&route, "serialize")?,
                 path_param_names,
                 solver: optional_callable(&route, "solver")?,
+                spool_body: route.getattr("spool_body")?.extract()?,
             });
         }
         let hooks = Hooks {

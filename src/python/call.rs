@@ -28,9 +28,20 @@ pub struct CallContext<'a> {
     pub peer_addr: SocketAddr,
     /// Background tasks of responses written but not yet flushed; started after the flush.
     pub background: std::cell::RefCell<Vec<Py<PyAny>>>,
+    /// The current request's body when it was spooled to a temporary file.
+    pub spooled_body: std::cell::RefCell<Option<std::fs::File>>,
 }
 
 impl CallContext<'_> {
+    /// Whether this request's route takes large bodies as a file (form and file uploads).
+    pub fn spools(&self, head: &Head<'_>) -> bool {
+        let path = decode_path(head.path);
+        match self.app.router.lookup(&path, head.method, head.method_str) {
+            Lookup::Found { route, .. } => self.app.routes[route].spool_body,
+            _ => false,
+        }
+    }
+
     pub fn has_background(&self) -> bool {
         !self.background.borrow().is_empty()
     }
@@ -212,6 +223,21 @@ fn solve_in_python<'py>(
     body: &[u8],
 ) -> PyResult<Bound<'py, PyAny>> {
     let body = PyBytes::new(py, body);
+    let body_fd = match ctx.spooled_body.borrow().as_ref() {
+        // Python gets its own descriptor; ours is closed when the request is done.
+        Some(file) => {
+            use std::os::fd::AsRawFd;
+            // SAFETY: dup of a descriptor we own; Python takes ownership of the copy.
+            let fd = unsafe { libc::dup(file.as_raw_fd()) };
+            if fd < 0 {
+                return Err(
+                    crate::errors::FastrapiError::Io(std::io::Error::last_os_error()).into(),
+                );
+            }
+            Some(fd)
+        }
+        None => None,
+    };
     let data = RequestData::new(
         py,
         head,
@@ -221,6 +247,7 @@ fn solve_in_python<'py>(
         &plan.path_param_names,
         ctx.peer_addr,
         ctx.local_addr,
+        body_fd,
     )?;
     solver.bind(py).call1((data,))
 }

@@ -25,6 +25,9 @@ pub struct RequestData {
     /// `{name: raw str}` from the route template.
     pub path_params: Py<PyDict>,
     pub http_version: &'static str,
+    /// A descriptor of the body's temporary file when a large upload was spooled (then `body`
+    /// is empty); the Python side owns and closes it.
+    pub body_fd: Option<i32>,
 }
 
 fn address(py: Python<'_>, addr: SocketAddr) -> PyResult<Py<PyAny>> {
@@ -50,6 +53,7 @@ impl RequestData {
         param_names: &[Py<PyString>],
         peer: SocketAddr,
         local: SocketAddr,
+        body_fd: Option<i32>,
     ) -> PyResult<Bound<'py, RequestData>> {
         let headers = PyList::empty(py);
         for h in head.headers {
@@ -79,6 +83,7 @@ impl RequestData {
                 server: address(py, local)?,
                 path_params: params.unbind(),
                 http_version: if head.version == 0 { "1.0" } else { "1.1" },
+                body_fd,
             },
         )
     }

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub uring_entries: u32,
     /// io_uring set-up flags (`coop_taskrun`, `single_issuer`, `defer_taskrun`, `submit_all`).
     pub uring_flags: Vec<String>,
+    /// Form/file uploads larger than this are streamed to a temporary file, not held in memory.
+    pub spool_body_bytes: usize,
 }
 
 /// The io_uring set-up flags fastrapi knows how to ask for.
@@ -86,6 +88,7 @@ impl ServerConfig {
         max_head_bytes = 16384, max_headers = 100, max_body_bytes = 16 * 1024 * 1024,
         keep_alive_timeout = 5.0, header_timeout = 30.0, graceful_timeout = 30.0,
         server_header = None, handle_signals = true, uring_entries = 1024, uring_flags = None,
+        spool_body_bytes = 1024 * 1024,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -104,6 +107,7 @@ impl ServerConfig {
         handle_signals: bool,
         uring_entries: u32,
         uring_flags: Option<Vec<String>>,
+        spool_body_bytes: usize,
     ) -> PyResult<Self> {
         let uring_flags =
             uring_flags.unwrap_or_else(|| vec!["coop_taskrun".into(), "single_issuer".into()]);
@@ -143,6 +147,7 @@ impl ServerConfig {
             handle_signals,
             uring_entries,
             uring_flags,
+            spool_body_bytes,
         })
     }
 

@@ -47,6 +47,12 @@ enum Next {
         total: usize,
         expect: bool,
     },
+    /// A large upload for a form/file route: stream the body to a temporary file.
+    SpoolBody {
+        head_len: usize,
+        body_len: usize,
+        expect: bool,
+    },
     ReadChunked {
         head_len: usize,
         expect: bool,
@@ -82,12 +88,15 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         local_addr: worker.local_addr,
         peer_addr: peer,
         background: Default::default(),
+        spooled_body: Default::default(),
     };
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut wbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut start = 0usize;
     // A chunked body decoded ahead of its head being parsed again: (body, bytes it spanned).
     let mut chunked: Option<(Vec<u8>, usize)> = None;
+    // A Content-Length body written to a temporary file ahead of its head being parsed again.
+    let mut spooled: Option<std::fs::File> = None;
 
     loop {
         if start == rbuf.len() {
@@ -117,9 +126,17 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     let available = rbuf.len() - start;
                     let body: Result<(&[u8], usize), Next> = match head.framing {
                         Framing::None => Ok((&[][..], head.head_len)),
+                        Framing::Length(_) if spooled.is_some() => Ok((&[][..], head.head_len)),
                         Framing::Length(n) if available >= head.head_len + n => {
                             let from = start + head.head_len;
                             Ok((&rbuf[from..from + n], head.head_len + n))
+                        }
+                        Framing::Length(n) if n > config.spool_body_bytes && ctx.spools(&head) => {
+                            Err(Next::SpoolBody {
+                                head_len: head.head_len,
+                                body_len: n,
+                                expect: head.expect_continue,
+                            })
                         }
                         Framing::Length(n) => Err(Next::ReadBody {
                             total: head.head_len + n,
@@ -140,8 +157,10 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                                 close: !head.keep_alive || worker.shutdown.is_stopped(),
                                 http10_keep_alive: head.version == 0 && head.keep_alive,
                             };
+                            *ctx.spooled_body.borrow_mut() = spooled.take();
                             let outcome =
                                 handle(&ctx, &head, body, &mut wbuf, &opts.with_server(server));
+                            ctx.spooled_body.borrow_mut().take();
                             Next::Answered {
                                 outcome,
                                 consumed,
@@ -226,6 +245,31 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     }
                 }
             }
+            Next::SpoolBody {
+                head_len,
+                body_len,
+                expect,
+            } => {
+                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                    return;
+                }
+                compact(&mut rbuf, &mut start);
+                if expect && send_continue(&mut stream).await.is_err() {
+                    return;
+                }
+                match spool(
+                    &mut stream,
+                    &mut rbuf,
+                    head_len,
+                    body_len,
+                    config.header_timeout,
+                )
+                .await
+                {
+                    Some(file) => spooled = Some(file),
+                    None => return,
+                }
+            }
             Next::ReadChunked { head_len, expect } => {
                 if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
@@ -261,6 +305,65 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 }
                 chunked = Some((body, pos - head_len));
             }
+        }
+    }
+}
+
+/// Moves a `body_len`-byte body that follows the head at the start of `rbuf` into an
+/// unlinked temporary file, reading the rest from the socket chunk by chunk. Afterwards `rbuf`
+/// holds the head followed by any bytes that came after the body (a pipelined request).
+async fn spool(
+    stream: &mut TcpStream,
+    rbuf: &mut Vec<u8>,
+    head_len: usize,
+    body_len: usize,
+    timeout: Duration,
+) -> Option<std::fs::File> {
+    use std::io::Write;
+    let mut file = temp_file().ok()?;
+    let mut remaining = body_len;
+    let buffered = (rbuf.len() - head_len).min(remaining);
+    file.write_all(&rbuf[head_len..head_len + buffered]).ok()?;
+    remaining -= buffered;
+    let leftover: Vec<u8> = rbuf[head_len + buffered..].to_vec();
+    rbuf.truncate(head_len);
+    let mut chunk: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut extra = leftover;
+    while remaining > 0 {
+        chunk.clear();
+        if read_more(stream, &mut chunk, timeout, None).await != Read::Data {
+            return None;
+        }
+        let take = chunk.len().min(remaining);
+        // The file is in the page cache or tmpfs: these writes do not wait on a disk.
+        file.write_all(&chunk[..take]).ok()?;
+        remaining -= take;
+        extra.extend_from_slice(&chunk[take..]);
+    }
+    rbuf.extend_from_slice(&extra);
+    Some(file)
+}
+
+/// A new, already unlinked file in the temporary directory: nothing is left behind.
+fn temp_file() -> std::io::Result<std::fs::File> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!("fastrapi-body-{}-{n}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => {
+                std::fs::remove_file(&path)?;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
         }
     }
 }

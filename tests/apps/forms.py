@@ -60,3 +60,13 @@ async def uploads(files: list[UploadFile], label: Annotated[str, Form()] = "x"):
 async def raw_form(request: Request):
     form = await request.form()
     return {k: (v if isinstance(v, str) else v.filename) for k, v in form.multi_items()}
+
+
+@app.post("/upload-hash")
+async def upload_hash(file: UploadFile, note: Annotated[str, Form()] = ""):
+    import hashlib
+
+    digest = hashlib.sha256()
+    while chunk := await file.read(65536):
+        digest.update(chunk)
+    return {"sha256": digest.hexdigest(), "size": file.size, "note": note}

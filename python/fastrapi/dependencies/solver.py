@@ -169,7 +169,7 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
         body_errors: list[Any] = []
         body: Any = None
         if decode_body is not None:
-            ok, payload = decode_body(data.body, request.headers.get("content-type"))
+            ok, payload = decode_body(request.body_source, request.headers.get("content-type"))
             if ok:
                 body_values = payload
             else:
@@ -177,6 +177,7 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
             body = data.body
         overrides = getattr(app, "dependency_overrides", None) or {}
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(request.close)
             state = _Solve(request, sub_response, stack, overrides, body_values)
             values, errors = await solve_dependencies(dependant, state)
             errors.extend(body_errors)

@@ -381,7 +381,9 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
         return _form_decoder(fields, embed)
     single = fields[0] if len(fields) == 1 and not embed else None
 
-    def decode(raw: bytes, content_type: str | None) -> tuple[bool, Any]:
+    def decode(raw: Any, content_type: str | None) -> tuple[bool, Any]:
+        if not isinstance(raw, bytes):
+            raw = raw.read()
         if single is not None and raw and (is_json_content_type(content_type) if content_type
                                            else not strict_content_type):
             # Fast path: pydantic parses and validates the raw bytes in one pass. Any failure is
@@ -505,7 +507,7 @@ def _form_decoder(fields: list[BodyField], embed: bool) -> Callable[[bytes, str 
             for f in fields
         ]
 
-    def decode(raw: bytes, content_type: str | None) -> tuple[bool, Any]:
+    def decode(raw: Any, content_type: str | None) -> tuple[bool, Any]:
         try:
             form = parse_form(raw, content_type)
         except MultiPartException as exc:
