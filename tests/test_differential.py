@@ -280,6 +280,30 @@ def test_forms_same_as_fastapi(forms_servers, method: str, path: str, kwargs: di
     _compare(*forms_servers, method, path, kwargs)
 
 
+@pytest.fixture(scope="module")
+def handlers_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.handlers")
+
+
+HANDLERS_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/unicorns/yolo", {}),
+    ("GET", "/unicorns/ok", {}),
+    ("GET", "/teapot", {}),
+    ("GET", "/number?n=x", {}),
+    ("POST", "/body", {"content": b"{oops", "headers": {"content-type": "application/json"}}),
+    ("GET", "/divide", {}),
+    ("GET", "/default-handler", {}),
+    ("GET", "/missing", {}),
+    ("POST", "/teapot", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), HANDLERS_REQUESTS,
+                         ids=[f"{m} {p}" for m, p, _ in HANDLERS_REQUESTS])
+def test_handlers_same_as_fastapi(handlers_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*handlers_servers, method, path, kwargs)
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -65,6 +66,18 @@ class _Hooks:
         error_logger.error("Exception in ASGI application", exc_info=exc)
         return None
 
+    async def routing_error(self, status_code: int, allow: str | None, data: Any) -> Response:
+        """404/405 from the router, when the app registered its own handler for them."""
+        from fastrapi.requests import Request
+
+        headers = {"Allow": allow} if allow else None
+        exc = HTTPException(status_code=status_code, headers=headers)
+        request = Request(data, self.app)
+        response = await self.app.call_exception_handler(request, exc)
+        if response is None:
+            return http_exception_response(exc)
+        return response
+
     def validation_error(self, errors: list[Any], body: Any) -> Response:
         return validation_error_response(errors)
 
@@ -100,8 +113,12 @@ class FastAPI:
         lifespan: Callable[[FastAPI], Any] | None = None,
         root_path: str = "",
         strict_content_type: bool = True,
+        exception_handlers: dict[Any, Callable[..., Any]] | None = None,
+        middleware: Sequence[Any] | None = None,
         **extra: Any,
     ) -> None:
+        if middleware:
+            raise FastAPIError("middleware is not supported by this version of fastrapi yet")
         self.debug = debug
         self.title = title
         self.summary = summary
@@ -117,6 +134,9 @@ class FastAPI:
         self.extra = extra
         self.state = State()
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        # Handlers the app registered, by exception class or status code (FastAPI's own
+        # defaults apply when none matches).
+        self.exception_handlers: dict[Any, Callable[..., Any]] = dict(exception_handlers or {})
         self.lifespan = lifespan
         self.router = APIRouter(
             dependencies=dependencies,
@@ -172,12 +192,61 @@ class FastAPI:
     def add_event_handler(self, event_type: str, func: Callable[[], Any]) -> None:
         self.router.add_event_handler(event_type, func)
 
+    # -- exception handlers ---------------------------------------------------------------
+    def add_exception_handler(self, exc_class_or_status_code: Any, handler: Callable[..., Any]) -> None:
+        if self._core is not None:
+            raise RuntimeError("exception handlers must be added before the app starts serving")
+        self.exception_handlers[exc_class_or_status_code] = handler
+
+    def exception_handler(self, exc_class_or_status_code: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        def decorator(func: DecoratedCallable) -> DecoratedCallable:
+            self.add_exception_handler(exc_class_or_status_code, func)
+            return func
+
+        return decorator
+
+    def lookup_exception_handler(self, exc: BaseException) -> Callable[..., Any] | None:
+        """Starlette's order: a status-code handler for HTTP exceptions, then the class hierarchy."""
+        handlers = self.exception_handlers
+        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+            return handlers[exc.status_code]
+        for cls in type(exc).__mro__:
+            if cls in handlers:
+                return handlers[cls]
+        if not isinstance(exc, HTTPException) and 500 in handlers:
+            return handlers[500]
+        return None
+
+    async def call_exception_handler(self, request: Any, exc: BaseException) -> Response | None:
+        """The app's handler's response for ``exc``, or ``None`` when it registered none."""
+        handler = self.lookup_exception_handler(exc)
+        if handler is None:
+            return None
+        if not isinstance(exc, HTTPException | RequestValidationError):
+            # As Starlette's ServerErrorMiddleware: the handler answers, the error is still logged.
+            error_logger.error("Exception in ASGI application", exc_info=exc)
+        response = handler(request, exc)
+        if inspect.isawaitable(response):
+            response = await response
+        return response  # type: ignore[no-any-return]
+
+    def _routing_errors_handled(self) -> bool:
+        return any(key in self.exception_handlers for key in (404, 405, HTTPException))
+
     # -- running --------------------------------------------------------------------------
     def build_core(self) -> _fastrapi.AppCore:
         """Compile every route into the plan the Rust core serves (done once, before workers start)."""
         if self._core is None:
-            plans = [route.compile(self, strict_content_type=self.strict_content_type) for route in self.router.routes]
-            self._core = _fastrapi.AppCore(plans, _Hooks(self), redirect_slashes=self.router.redirect_slashes)
+            # With handlers of its own, every request runs where a `Request` exists to hand them.
+            solve_all = bool(self.exception_handlers)
+            plans = [
+                route.compile(self, strict_content_type=self.strict_content_type, force_solver=solve_all)
+                for route in self.router.routes
+            ]
+            hooks = _Hooks(self)
+            if not self._routing_errors_handled():
+                hooks.routing_error = None  # type: ignore[assignment,method-assign]
+            self._core = _fastrapi.AppCore(plans, hooks, redirect_slashes=self.router.redirect_slashes)
         return self._core
 
     def serve(

@@ -123,8 +123,8 @@ class APIRoute:
         self.extra = extra
         self.plan: EndpointPlan = analyze_endpoint(path, endpoint, self.dependencies)
 
-    def compile(self, app: Any = None, *, strict_content_type: bool = True) -> RoutePlan:
-        if self.plan.dependant.needs_python_solver():
+    def compile(self, app: Any = None, *, strict_content_type: bool = True, force_solver: bool = False) -> RoutePlan:
+        if force_solver or self.plan.dependant.needs_python_solver():
             from fastrapi.dependencies.solver import make_solver
 
             return RoutePlan(

@@ -40,6 +40,8 @@ pub struct Hooks {
     pub response_class: Py<PyAny>,
     /// `run_background(task) -> coroutine`: runs a response's background task, logging failures.
     pub run_background: Py<PyAny>,
+    /// `routing_error(status, allow, request) -> coroutine`, only when the app handles 404/405 itself.
+    pub routing_error: Option<Py<PyAny>>,
 }
 
 pub struct CompiledApp {
@@ -174,6 +176,7 @@ impl AppCore {
             jsonable: hooks.getattr("jsonable_encoder")?.unbind(),
             response_class: hooks.getattr("response_class")?.unbind(),
             run_background: hooks.getattr("run_background")?.unbind(),
+            routing_error: optional_callable(hooks, "routing_error")?,
         };
         Ok(AppCore {
             inner: Arc::new(CompiledApp {

@@ -76,7 +76,8 @@ pub enum Outcome {
 
 pub struct PendingCall {
     pub task: PendingTask,
-    route: usize,
+    /// `None` for a routing-error handler (its result is a `Response`).
+    route: Option<usize>,
 }
 
 /// Answers one request whose head and body are complete.
@@ -93,12 +94,24 @@ pub fn handle(
             Python::attach(|py| call_route(py, ctx, route, &params, &path, head, body, out, opts))
         }
         Lookup::MethodNotAllowed { route } => {
-            let allow = ctx.app.router.allow_header(route).as_bytes();
+            let allow = ctx.app.router.allow_header(route);
+            if ctx.app.hooks.routing_error.is_some() {
+                return routing_error_in_python(
+                    ctx,
+                    405,
+                    Some(allow),
+                    head,
+                    &path,
+                    body,
+                    out,
+                    opts,
+                );
+            }
             write_full(
                 out,
                 405,
                 Some(JSON),
-                &[(b"allow", allow)],
+                &[(b"allow", allow.as_bytes())],
                 br#"{"detail":"Method Not Allowed"}"#,
                 opts,
             );
@@ -114,6 +127,8 @@ pub fn handle(
                     b"",
                     opts,
                 );
+            } else if ctx.app.hooks.routing_error.is_some() {
+                return routing_error_in_python(ctx, 404, None, head, &path, body, out, opts);
             } else {
                 write_full(
                     out,
@@ -126,6 +141,76 @@ pub fn handle(
             }
             Outcome::Written
         }
+    }
+}
+
+/// A 404/405 for an app that registered its own handler for it: the handler decides.
+#[allow(clippy::too_many_arguments)]
+fn routing_error_in_python(
+    ctx: &CallContext,
+    status: u16,
+    allow: Option<&str>,
+    head: &Head<'_>,
+    path: &str,
+    body: &[u8],
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) -> Outcome {
+    Python::attach(|py| {
+        let started = (|| {
+            let hook = ctx
+                .app
+                .hooks
+                .routing_error
+                .as_ref()
+                .map(|h| h.bind(py).clone());
+            let hook =
+                hook.ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no routing hook"))?;
+            let body = PyBytes::new(py, body);
+            let data = RequestData::new(
+                py,
+                head,
+                path,
+                &body,
+                &[],
+                &[],
+                ctx.peer_addr,
+                ctx.local_addr,
+                None,
+            )?;
+            let coro = hook.call1((status, allow, data))?;
+            ctx.bridge.start(py, coro)
+        })();
+        match started {
+            Ok(Started::Done(result)) => finish_response(py, ctx, result, out, opts),
+            Ok(Started::Pending(task)) => {
+                return Outcome::Pending(PendingCall { task, route: None })
+            }
+            Err(e) => write_exception(py, ctx, e, out, opts),
+        }
+        Outcome::Written
+    })
+}
+
+/// Writes a result that must already be a `Response` (routing-error handlers).
+fn finish_response(
+    py: Python<'_>,
+    ctx: &CallContext,
+    result: PyResult<Bound<'_, PyAny>>,
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) {
+    let written = result.and_then(|value| {
+        if value.is_instance(ctx.app.hooks.response_class.bind(py))? {
+            write_py_response(py, ctx, &value, out, opts)
+        } else {
+            Err(pyo3::exceptions::PyTypeError::new_err(
+                "an exception handler must return a Response",
+            ))
+        }
+    });
+    if let Err(e) = written {
+        write_exception(py, ctx, e, out, opts);
     }
 }
 
@@ -201,7 +286,12 @@ fn call_route(
     if plan.is_async || plan.solver.is_some() {
         match ctx.bridge.start(py, result) {
             Ok(Started::Done(r)) => finish(py, ctx, plan, r, out, opts),
-            Ok(Started::Pending(task)) => return Outcome::Pending(PendingCall { task, route }),
+            Ok(Started::Pending(task)) => {
+                return Outcome::Pending(PendingCall {
+                    task,
+                    route: Some(route),
+                })
+            }
             Err(e) => write_exception(py, ctx, e, out, opts),
         }
     } else {
@@ -330,13 +420,15 @@ pub fn finish_pending(
     opts: &WriteOpts,
 ) {
     Python::attach(|py| {
-        let plan = &ctx.app.routes[pending.route];
         let result = pending
             .task
             .task
             .bind(py)
             .call_method0(pyo3::intern!(py, "result"));
-        finish(py, ctx, plan, result, out, opts);
+        match pending.route {
+            Some(route) => finish(py, ctx, &ctx.app.routes[route], result, out, opts),
+            None => finish_response(py, ctx, result, out, opts),
+        }
     })
 }
 

@@ -162,6 +162,15 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
 
     async def solve(data: Any) -> Response:
         request = Request(data, app)
+        try:
+            return await solve_request(request, data)
+        except Exception as exc:
+            handled = await app.call_exception_handler(request, exc) if app is not None else None
+            if handled is None:
+                raise
+            return handled  # type: ignore[no-any-return]
+
+    async def solve_request(request: Request, data: Any) -> Response:
         sub_response = Response()
         del sub_response.headers["content-length"]
         sub_response.status_code = None  # type: ignore[assignment]
@@ -169,12 +178,11 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
         body_errors: list[Any] = []
         body: Any = None
         if decode_body is not None:
-            ok, payload = decode_body(request.body_source, request.headers.get("content-type"))
+            ok, payload, body = decode_body(request.body_source, request.headers.get("content-type"))
             if ok:
                 body_values = payload
             else:
                 body_errors = payload
-            body = data.body
         overrides = getattr(app, "dependency_overrides", None) or {}
         async with AsyncExitStack() as stack:
             stack.push_async_callback(request.close)

@@ -371,7 +371,11 @@ def is_json_content_type(content_type: str | None) -> bool:
 
 
 def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callable[[bytes, str | None], Any] | None:
-    """``decode(raw, content_type) -> (True, kwargs) | (False, errors)``, FastAPI's body rules."""
+    """``decode(raw, content_type) -> (ok, kwargs | errors, body)``, FastAPI's body rules.
+
+    ``body`` is what FastAPI puts in ``RequestValidationError.body``: the parsed JSON, the raw
+    document when it did not parse, or the form.
+    """
     fields = plan.body_fields
     if not fields:
         return None
@@ -381,7 +385,7 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
         return _form_decoder(fields, embed)
     single = fields[0] if len(fields) == 1 and not embed else None
 
-    def decode(raw: Any, content_type: str | None) -> tuple[bool, Any]:
+    def decode(raw: Any, content_type: str | None) -> tuple[bool, Any, Any]:
         if not isinstance(raw, bytes):
             raw = raw.read()
         if single is not None and raw and (is_json_content_type(content_type) if content_type
@@ -390,7 +394,7 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
             # redone below the way FastAPI does it (json.loads, then validate_python), so errors
             # are FastAPI's to the letter.
             try:
-                return True, {single.name: single.adapter.validate_json(raw)}
+                return True, {single.name: single.adapter.validate_json(raw)}, None
             except ValidationError:
                 pass
         body: Any = None
@@ -407,7 +411,7 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
                         "input": {},
                         "ctx": {"error": e.msg},
                     }
-                    return False, [error]
+                    return False, [error], e.doc
             else:
                 body = raw
         values: dict[str, Any] = {}
@@ -435,8 +439,8 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
                     {**err, "loc": loc + tuple(err.get("loc", ()))} for err in exc.errors(include_url=False)
                 )
         if errors:
-            return False, errors
-        return True, values
+            return False, errors, body
+        return True, values, body
 
     return decode
 
@@ -507,7 +511,7 @@ def _form_decoder(fields: list[BodyField], embed: bool) -> Callable[[bytes, str 
             for f in fields
         ]
 
-    def decode(raw: Any, content_type: str | None) -> tuple[bool, Any]:
+    def decode(raw: Any, content_type: str | None) -> tuple[bool, Any, Any]:
         try:
             form = parse_form(raw, content_type)
         except MultiPartException as exc:
@@ -521,9 +525,10 @@ def _form_decoder(fields: list[BodyField], embed: bool) -> Callable[[bytes, str 
         values: dict[str, Any] = {}
         if single is not None:
             try:
-                return True, {single.name: single.adapter.validate_python(extracted, from_attributes=True)}
+                return True, {single.name: single.adapter.validate_python(extracted, from_attributes=True)}, form
             except ValidationError as exc:
-                return False, [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+                errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+                return False, errors, form
         for field in fields:
             loc = ("body", field.alias)
             value = extracted.get(field.alias)
@@ -537,6 +542,6 @@ def _form_decoder(fields: list[BodyField], embed: bool) -> Callable[[bytes, str 
                 values[field.name] = field.adapter.validate_python(value, from_attributes=True)
             except ValidationError as exc:
                 errors.extend({**e, "loc": loc + tuple(e.get("loc", ()))} for e in exc.errors(include_url=False))
-        return (False, errors) if errors else (True, values)
+        return (False, errors, form) if errors else (True, values, form)
 
     return decode
