@@ -7,6 +7,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod errors;
 pub mod http;
 pub mod json;
+pub mod middleware;
 pub mod params;
 pub mod python;
 pub mod router;

@@ -84,7 +84,7 @@ def _body(response: httpx.Response) -> object:
     return response.content
 
 
-def _pair(tmp_path_factory: pytest.TempPathFactory, module: str):  # type: ignore[no-untyped-def]
+def _pair(tmp_path_factory: pytest.TempPathFactory, module: str, attr: str = "app"):  # type: ignore[no-untyped-def]
     from tests import conftest
 
     tmp = tmp_path_factory.mktemp("diff")
@@ -92,7 +92,7 @@ def _pair(tmp_path_factory: pytest.TempPathFactory, module: str):  # type: ignor
     fastrapi_fixture = conftest.serve_app.__wrapped__(tmp)  # type: ignore[attr-defined]
     start_fastapi = next(fastapi_fixture)
     start_fastrapi = next(fastrapi_fixture)
-    yield start_fastapi(module), start_fastrapi(module)
+    yield start_fastapi(module, attr), start_fastrapi(module, attr)
     for gen in (fastapi_fixture, fastrapi_fixture):
         with __import__("contextlib").suppress(StopIteration):
             next(gen)
@@ -304,12 +304,53 @@ def test_handlers_same_as_fastapi(handlers_servers, method: str, path: str, kwar
     _compare(*handlers_servers, method, path, kwargs)
 
 
+@pytest.fixture(scope="module", params=["specific", "wildcard", "credentials", "regex"])
+def cors_servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.cors", request.param)
+
+
+_PREFLIGHT = {"Access-Control-Request-Method": "POST"}
+CORS_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/data", {}),
+    ("GET", "/data", {"headers": {"Origin": "https://a.example"}}),
+    ("GET", "/data", {"headers": {"Origin": "https://evil.example"}}),
+    ("GET", "/data", {"headers": {"Origin": "https://x.example.org"}}),
+    ("POST", "/data", {"json": {"a": 1}, "headers": {"Origin": "https://a.example"}}),
+    ("OPTIONS", "/data", {"headers": {"Origin": "https://a.example", **_PREFLIGHT}}),
+    ("OPTIONS", "/data", {"headers": {"Origin": "https://evil.example", **_PREFLIGHT}}),
+    ("OPTIONS", "/data", {"headers": {"Origin": "https://x.example.org", **_PREFLIGHT}}),
+    ("OPTIONS", "/data", {"headers": {"Origin": "https://a.example", "Access-Control-Request-Method": "DELETE"}}),
+    ("OPTIONS", "/data", {"headers": {"Origin": "https://a.example", **_PREFLIGHT,
+                                      "Access-Control-Request-Headers": "X-Token, Content-Type"}}),
+    ("OPTIONS", "/data", {"headers": {"Origin": "https://a.example", **_PREFLIGHT,
+                                      "Access-Control-Request-Headers": "X-Other"}}),
+    ("OPTIONS", "/data", {"headers": {"Origin": "https://x.example.org", **_PREFLIGHT,
+                                      "Access-Control-Request-Private-Network": "true"}}),
+    ("OPTIONS", "/data", {"headers": {"Origin": "https://a.example"}}),
+    ("GET", "/vary", {"headers": {"Origin": "https://a.example"}}),
+    ("GET", "/vary", {}),
+    ("GET", "/boom", {"headers": {"Origin": "https://a.example"}}),
+    ("GET", "/missing", {"headers": {"Origin": "https://a.example"}}),
+    ("GET", "/nowhere", {"headers": {"Origin": "https://a.example"}}),
+    ("DELETE", "/data", {"headers": {"Origin": "https://a.example"}}),
+]
+_CORS_HEADERS = ("access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
+                 "access-control-allow-headers", "access-control-max-age", "access-control-expose-headers",
+                 "access-control-allow-private-network", "vary")
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), CORS_REQUESTS, ids=[f"{m} {p}" for m, p, _ in CORS_REQUESTS])
+def test_cors_same_as_starlette(cors_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*cors_servers, method, path, kwargs, extra_headers=_CORS_HEADERS)
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)
 
 
-def _compare(fastapi_server, fastrapi_server, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+def _compare(fastapi_server, fastrapi_server, method: str, path: str, kwargs: dict,  # type: ignore[no-untyped-def]
+             extra_headers: tuple[str, ...] = ()) -> None:
     with httpx.Client(base_url=fastapi_server.url, follow_redirects=False) as a, \
             httpx.Client(base_url=fastrapi_server.url, follow_redirects=False) as b:
         expected = _request(a, method, path, kwargs)
@@ -318,7 +359,7 @@ def _compare(fastapi_server, fastrapi_server, method: str, path: str, kwargs: di
     assert actual.headers.get("content-type") == expected.headers.get("content-type")
     assert actual.content == expected.content or _body(actual) == _body(expected)
     assert actual.content == expected.content, "same JSON value but different bytes"
-    for header in ("x-reason", "content-length", "x-from-dep", "x-custom", "set-cookie"):
+    for header in ("x-reason", "content-length", "x-from-dep", "x-custom", "set-cookie", *extra_headers):
         assert actual.headers.get(header) == expected.headers.get(header), header
     # FastAPI joins a set of methods, so its order varies between runs; compare the members.
     assert _tokens(actual.headers.get("allow")) == _tokens(expected.headers.get("allow"))

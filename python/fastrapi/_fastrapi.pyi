@@ -8,7 +8,9 @@ __version__: str
 class AppCore:
     """The compiled app: route table and route plans, immutable once built."""
 
-    def __init__(self, routes: Sequence[Any], hooks: Any, redirect_slashes: bool = True) -> None: ...
+    def __init__(
+        self, routes: Sequence[Any], hooks: Any, redirect_slashes: bool = True, middleware: Sequence[Any] | None = None
+    ) -> None: ...
     def __len__(self) -> int: ...
 
 class ServerConfig:

@@ -117,9 +117,11 @@ class FastAPI:
         middleware: Sequence[Any] | None = None,
         **extra: Any,
     ) -> None:
-        if middleware:
-            raise FastAPIError("middleware is not supported by this version of fastrapi yet")
         self.debug = debug
+        self.user_middleware: list[Any] = []
+        for item in middleware or []:
+            cls, args, kwargs = item
+            self.add_middleware(cls, *args, **kwargs)
         self.title = title
         self.summary = summary
         self.description = description
@@ -192,6 +194,21 @@ class FastAPI:
     def add_event_handler(self, event_type: str, func: Callable[[], Any]) -> None:
         self.router.add_event_handler(event_type, func)
 
+    # -- middleware -------------------------------------------------------------------------
+    def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
+        """Add a middleware; the last one added runs first, as in Starlette."""
+        if self._core is not None:
+            raise RuntimeError("Cannot add middleware after an application has started")
+        if getattr(middleware_class, "native", None) is None:
+            name = getattr(middleware_class, "__qualname__", repr(middleware_class))
+            raise FastAPIError(
+                f"middleware {name} is not supported by this version of fastrapi: only the native "
+                "middleware in fastrapi.middleware (CORSMiddleware) can run here so far"
+            )
+        if any(getattr(m, "native", None) == middleware_class.native for m in self.user_middleware):
+            raise FastAPIError(f"{middleware_class.__name__} was added twice")
+        self.user_middleware.insert(0, middleware_class(None, *args, **kwargs))
+
     # -- exception handlers ---------------------------------------------------------------
     def add_exception_handler(self, exc_class_or_status_code: Any, handler: Callable[..., Any]) -> None:
         if self._core is not None:
@@ -228,6 +245,9 @@ class FastAPI:
         response = handler(request, exc)
         if inspect.isawaitable(response):
             response = await response
+        if not isinstance(exc, HTTPException | RequestValidationError) and response is not None:
+            # Answered by the outermost error middleware in Starlette: no other middleware applies.
+            response._fastrapi_server_error = True
         return response  # type: ignore[no-any-return]
 
     def _routing_errors_handled(self) -> bool:
@@ -246,7 +266,9 @@ class FastAPI:
             hooks = _Hooks(self)
             if not self._routing_errors_handled():
                 hooks.routing_error = None  # type: ignore[assignment,method-assign]
-            self._core = _fastrapi.AppCore(plans, hooks, redirect_slashes=self.router.redirect_slashes)
+            self._core = _fastrapi.AppCore(
+                plans, hooks, redirect_slashes=self.router.redirect_slashes, middleware=self.user_middleware
+            )
         return self._core
 
     def serve(

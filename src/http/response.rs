@@ -105,6 +105,85 @@ pub fn write_protocol_error(out: &mut Vec<u8>, status: u16, message: &str, serve
     );
 }
 
+/// Response headers as a list, with Starlette's `MutableHeaders` assignment rule.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HeaderList(pub Vec<(Vec<u8>, Vec<u8>)>);
+
+impl HeaderList {
+    pub fn from_pairs(pairs: &[(String, String)]) -> HeaderList {
+        let mut list = HeaderList::default();
+        for (name, value) in pairs {
+            list.set(&name.to_ascii_lowercase(), value.as_bytes());
+        }
+        list
+    }
+
+    /// Replaces the first header called `name` (removing any others), or appends one.
+    pub fn set(&mut self, name: &str, value: &[u8]) {
+        let name = name.as_bytes();
+        let mut found = false;
+        self.0.retain_mut(|(n, v)| {
+            if !n.eq_ignore_ascii_case(name) {
+                return true;
+            }
+            if found {
+                return false;
+            }
+            found = true;
+            *v = value.to_vec();
+            true
+        });
+        if !found {
+            self.0.push((name.to_ascii_lowercase(), value.to_vec()));
+        }
+    }
+
+    pub fn get_all(&self, name: &str) -> Vec<Vec<u8>> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub fn write(&self, out: &mut Vec<u8>) {
+        for (name, value) in &self.0 {
+            write_header(out, name, value);
+        }
+    }
+}
+
+/// Lets `edit` change the headers of the response whose head starts at `from` in `out`,
+/// then writes the head back in place (the body that follows is kept).
+pub fn rewrite_head(out: &mut Vec<u8>, from: usize, edit: impl FnOnce(&mut HeaderList)) {
+    let Some(end) = out[from..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| from + p)
+    else {
+        return;
+    };
+    let head = &out[from..end];
+    let Some(line_end) = head.windows(2).position(|w| w == b"\r\n") else {
+        return;
+    };
+    let status_line = head[..line_end].to_vec();
+    let mut headers = HeaderList::default();
+    for line in head[line_end + 2..].split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(colon) = line.iter().position(|b| *b == b':') {
+            let value = &line[colon + 1..];
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            headers.0.push((line[..colon].to_vec(), value.to_vec()));
+        }
+    }
+    edit(&mut headers);
+    let mut rebuilt = status_line;
+    rebuilt.extend_from_slice(b"\r\n");
+    headers.write(&mut rebuilt);
+    out.splice(from..end + 2, rebuilt);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +201,21 @@ mod tests {
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 200 OK\r\ndate: "));
         assert!(s.ends_with("content-length: 2\r\ncontent-type: application/json\r\n\r\n{}"));
+    }
+
+    #[test]
+    fn rewrite_keeps_body_and_applies_assignment_rule() {
+        let mut out = b"prefix".to_vec();
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\nvary: a\r\nx: 1\r\nvary: b\r\n\r\nbody");
+        rewrite_head(&mut out, 6, |h| {
+            let vary = h.get_all("vary").join(&b", "[..]);
+            h.set("vary", &vary);
+            h.set("y", b"2");
+        });
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "prefixHTTP/1.1 200 OK\r\nvary: a, b\r\nx: 1\r\ny: 2\r\n\r\nbody"
+        );
     }
 
     #[test]

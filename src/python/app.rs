@@ -45,6 +45,8 @@ pub struct Hooks {
 }
 
 pub struct CompiledApp {
+    /// Native CORS around every route, when the app added `CORSMiddleware`.
+    pub cors: Option<crate::middleware::Cors>,
     pub router: Router,
     pub routes: Vec<RoutePlan>,
     pub hooks: Hooks,
@@ -116,12 +118,23 @@ impl AppCore {
     /// `routes`: plan objects with `path`, `methods`, `endpoint`, `is_async`, `params`, `body`,
     /// `status_code`, `serialize`; `hooks`: an object with the callables of [`Hooks`].
     #[new]
-    #[pyo3(signature = (routes, hooks, redirect_slashes = true))]
+    #[pyo3(signature = (routes, hooks, redirect_slashes = true, middleware = None))]
     fn new(
         routes: &Bound<'_, PyList>,
         hooks: &Bound<'_, PyAny>,
         redirect_slashes: bool,
+        middleware: Option<&Bound<'_, PyList>>,
     ) -> PyResult<Self> {
+        let mut cors = None;
+        for item in middleware.into_iter().flatten() {
+            match item.getattr("native")?.extract::<String>()?.as_str() {
+                "cors" => cors = Some(crate::middleware::Cors::from_py(&item)?),
+                other => {
+                    let msg = format!("unknown native middleware {other:?}");
+                    return Err(FastrapiError::Config(msg).into());
+                }
+            }
+        }
         let py = routes.py();
         let mut router = Router::default();
         let mut plans = Vec::with_capacity(routes.len());
@@ -180,6 +193,7 @@ impl AppCore {
         };
         Ok(AppCore {
             inner: Arc::new(CompiledApp {
+                cors,
                 router,
                 routes: plans,
                 hooks,

@@ -30,6 +30,8 @@ pub struct CallContext<'a> {
     pub background: std::cell::RefCell<Vec<Py<PyAny>>>,
     /// The current request's body when it was spooled to a temporary file.
     pub spooled_body: std::cell::RefCell<Option<std::fs::File>>,
+    /// The response just written answers an unhandled exception (outside the middleware).
+    pub server_error: std::cell::Cell<bool>,
 }
 
 impl CallContext<'_> {
@@ -78,10 +80,58 @@ pub struct PendingCall {
     pub task: PendingTask,
     /// `None` for a routing-error handler (its result is a `Response`).
     route: Option<usize>,
+    /// With CORS configured: the request's `Origin` (itself optional).
+    cors_origin: Option<Option<Vec<u8>>>,
 }
 
-/// Answers one request whose head and body are complete.
+/// Answers one request whose head and body are complete, with the app's native middleware.
 pub fn handle(
+    ctx: &CallContext,
+    head: &Head<'_>,
+    body: &[u8],
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) -> Outcome {
+    let Some(cors) = &ctx.app.cors else {
+        return route_request(ctx, head, body, out, opts);
+    };
+    if let Some(preflight) = cors.preflight(head) {
+        let headers: Vec<(&[u8], &[u8])> = preflight
+            .headers
+            .0
+            .iter()
+            .map(|(n, v)| (n.as_slice(), v.as_slice()))
+            .collect();
+        let text = Some(&b"text/plain; charset=utf-8"[..]);
+        write_full(out, preflight.status, text, &headers, &preflight.body, opts);
+        return Outcome::Written;
+    }
+    let origin = head.header("origin").map(<[u8]>::to_vec);
+    let mark = out.len();
+    ctx.server_error.set(false);
+    match route_request(ctx, head, body, out, opts) {
+        Outcome::Written => {
+            apply_cors(ctx, origin.as_deref(), out, mark);
+            Outcome::Written
+        }
+        Outcome::Pending(mut pending) => {
+            pending.cors_origin = Some(origin);
+            Outcome::Pending(pending)
+        }
+    }
+}
+
+/// CORS headers for a response just written at `mark`; a server error (500) gets none,
+/// as Starlette's outermost error middleware answers those.
+fn apply_cors(ctx: &CallContext, origin: Option<&[u8]>, out: &mut Vec<u8>, mark: usize) {
+    if let Some(cors) = &ctx.app.cors {
+        if !ctx.server_error.get() {
+            crate::http::response::rewrite_head(out, mark, |headers| cors.apply(origin, headers));
+        }
+    }
+}
+
+fn route_request(
     ctx: &CallContext,
     head: &Head<'_>,
     body: &[u8],
@@ -184,7 +234,11 @@ fn routing_error_in_python(
         match started {
             Ok(Started::Done(result)) => finish_response(py, ctx, result, out, opts),
             Ok(Started::Pending(task)) => {
-                return Outcome::Pending(PendingCall { task, route: None })
+                return Outcome::Pending(PendingCall {
+                    task,
+                    route: None,
+                    cors_origin: None,
+                })
             }
             Err(e) => write_exception(py, ctx, e, out, opts),
         }
@@ -290,6 +344,7 @@ fn call_route(
                 return Outcome::Pending(PendingCall {
                     task,
                     route: Some(route),
+                    cors_origin: None,
                 })
             }
             Err(e) => write_exception(py, ctx, e, out, opts),
@@ -419,6 +474,8 @@ pub fn finish_pending(
     out: &mut Vec<u8>,
     opts: &WriteOpts,
 ) {
+    let mark = out.len();
+    ctx.server_error.set(false);
     Python::attach(|py| {
         let result = pending
             .task
@@ -429,7 +486,10 @@ pub fn finish_pending(
             Some(route) => finish(py, ctx, &ctx.app.routes[route], result, out, opts),
             None => finish_response(py, ctx, result, out, opts),
         }
-    })
+    });
+    if let Some(origin) = &pending.cors_origin {
+        apply_cors(ctx, origin.as_deref(), out, mark);
+    }
 }
 
 fn render(
@@ -515,6 +575,9 @@ fn write_py_response(
     if !opts.head_only && status_allows_body(status) {
         out.extend_from_slice(body.as_bytes());
     }
+    if response.hasattr(pyo3::intern!(py, "_fastrapi_server_error"))? {
+        ctx.server_error.set(true);
+    }
     if let Ok(background) = response.getattr(pyo3::intern!(py, "background")) {
         if !background.is_none() {
             ctx.background.borrow_mut().push(background.unbind());
@@ -543,12 +606,17 @@ fn write_exception(
             if let Err(e) = write_py_response(py, ctx, &response, out, opts) {
                 e.print(py);
                 out.truncate(mark);
+                ctx.server_error.set(true);
                 write_internal_error(out, opts);
             }
         }
-        Ok(_) => write_internal_error(out, opts),
+        Ok(_) => {
+            ctx.server_error.set(true);
+            write_internal_error(out, opts);
+        }
         Err(e) => {
             e.print(py);
+            ctx.server_error.set(true);
             write_internal_error(out, opts);
         }
     }

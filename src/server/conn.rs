@@ -89,6 +89,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         peer_addr: peer,
         background: Default::default(),
         spooled_body: Default::default(),
+        server_error: Default::default(),
     };
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut wbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);

@@ -1,0 +1,22 @@
+"""Middleware declarations, as Starlette's ``Middleware(cls, *args, **kwargs)``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+class Middleware:
+    def __init__(self, cls: Any, *args: Any, **kwargs: Any) -> None:
+        self.cls = cls
+        self.args = args
+        self.kwargs = kwargs
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.cls, self.args, self.kwargs))
+
+    def __repr__(self) -> str:
+        return f"Middleware({getattr(self.cls, '__name__', self.cls)!r})"
+
+
+__all__ = ["Middleware"]

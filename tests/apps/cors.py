@@ -1,0 +1,44 @@
+"""CORS configurations, under FastAPI and fastrapi (APP_FRAMEWORK)."""
+
+import importlib
+import os
+
+fw = importlib.import_module(os.environ.get("APP_FRAMEWORK", "fastrapi"))
+CORSMiddleware = importlib.import_module(f"{fw.__name__}.middleware.cors").CORSMiddleware
+
+
+def make(**options):  # type: ignore[no-untyped-def]
+    app = fw.FastAPI()
+    app.add_middleware(CORSMiddleware, **options)
+
+    @app.get("/data")
+    def data():  # type: ignore[no-untyped-def]
+        return {"data": 1}
+
+    @app.post("/data")
+    def post_data(payload: dict):  # type: ignore[no-untyped-def]
+        return payload
+
+    @app.get("/vary")
+    def vary():  # type: ignore[no-untyped-def]
+        from importlib import import_module
+
+        responses = import_module(f"{fw.__name__}.responses")
+        return responses.JSONResponse({"v": 1}, headers={"Vary": "Accept-Encoding"})
+
+    @app.get("/boom")
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    @app.get("/missing")
+    def missing():  # type: ignore[no-untyped-def]
+        raise fw.HTTPException(status_code=404, detail="nope")
+
+    return app
+
+
+specific = make(allow_origins=["https://a.example"], allow_methods=["GET", "POST"], allow_headers=["X-Token"],
+                expose_headers=["X-Exposed"], max_age=100)
+wildcard = make(allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
+credentials = make(allow_origins=["*"], allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+regex = make(allow_origin_regex=r"https://.*\.example\.org", allow_private_network=True)
