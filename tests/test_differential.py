@@ -344,6 +344,30 @@ def test_cors_same_as_starlette(cors_servers, method: str, path: str, kwargs: di
     _compare(*cors_servers, method, path, kwargs, extra_headers=_CORS_HEADERS)
 
 
+@pytest.fixture(scope="module")
+def middleware_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.middleware")
+
+
+MIDDLEWARE_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/hello", {}),
+    ("GET", "/state", {}),
+    ("GET", "/items/3", {}),
+    ("GET", "/items/x", {}),
+    ("GET", "/teapot", {}),
+    ("GET", "/blocked", {}),
+    ("GET", "/nowhere", {}),
+    ("POST", "/hello", {}),
+    ("GET", "/boom", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), MIDDLEWARE_REQUESTS,
+                         ids=[f"{m} {p}" for m, p, _ in MIDDLEWARE_REQUESTS])
+def test_http_middleware_same_as_fastapi(middleware_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*middleware_servers, method, path, kwargs, extra_headers=("x-order", "x-method"))
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)

@@ -50,6 +50,13 @@ def _jsonable_for_rust(obj: Any) -> Any:
     return jsonable_encoder(obj)
 
 
+def _bind_middleware(middleware: Callable[..., Any], call_next: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    async def handler(request: Any) -> Any:
+        return await middleware(request, call_next)
+
+    return handler
+
+
 class _Hooks:
     """The callables the Rust core uses outside any one route."""
 
@@ -67,16 +74,15 @@ class _Hooks:
         return None
 
     async def routing_error(self, status_code: int, allow: str | None, data: Any) -> Response:
-        """404/405 from the router, when the app registered its own handler for them."""
+        """404/405 from the router, when the app's handlers or middleware must see them."""
         from fastrapi.requests import Request
 
         headers = {"Allow": allow} if allow else None
-        exc = HTTPException(status_code=status_code, headers=headers)
-        request = Request(data, self.app)
-        response = await self.app.call_exception_handler(request, exc)
-        if response is None:
-            return http_exception_response(exc)
-        return response
+
+        async def raise_routing_error(request: Any) -> Response:
+            raise HTTPException(status_code=status_code, headers=headers)
+
+        return await self.app.run_request(Request(data, self.app), raise_routing_error)
 
     def validation_error(self, errors: list[Any], body: Any) -> Response:
         return validation_error_response(errors)
@@ -119,6 +125,7 @@ class FastAPI:
     ) -> None:
         self.debug = debug
         self.user_middleware: list[Any] = []
+        self.http_middleware: list[Callable[..., Any]] = []
         for item in middleware or []:
             cls, args, kwargs = item
             self.add_middleware(cls, *args, **kwargs)
@@ -209,6 +216,19 @@ class FastAPI:
             raise FastAPIError(f"{middleware_class.__name__} was added twice")
         self.user_middleware.insert(0, middleware_class(None, *args, **kwargs))
 
+    def middleware(self, middleware_type: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        """``@app.middleware("http")``: ``async def mw(request, call_next) -> Response``."""
+        if middleware_type != "http":
+            raise FastAPIError('Currently only middleware("http") is supported.')
+
+        def decorator(func: DecoratedCallable) -> DecoratedCallable:
+            if self._core is not None:
+                raise RuntimeError("Cannot add middleware after an application has started")
+            self.http_middleware.append(func)
+            return func
+
+        return decorator
+
     # -- exception handlers ---------------------------------------------------------------
     def add_exception_handler(self, exc_class_or_status_code: Any, handler: Callable[..., Any]) -> None:
         if self._core is not None:
@@ -222,43 +242,77 @@ class FastAPI:
 
         return decorator
 
-    def lookup_exception_handler(self, exc: BaseException) -> Callable[..., Any] | None:
-        """Starlette's order: a status-code handler for HTTP exceptions, then the class hierarchy."""
+    def _inner_handler(self, exc: BaseException) -> Callable[..., Any] | None:
+        """Starlette's ExceptionMiddleware lookup: a status-code handler for HTTP exceptions, then
+        the class hierarchy; 500 and ``Exception`` belong to the outer error middleware."""
         handlers = self.exception_handlers
-        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+        if isinstance(exc, HTTPException) and exc.status_code != 500 and exc.status_code in handlers:
             return handlers[exc.status_code]
         for cls in type(exc).__mro__:
+            if cls is Exception:
+                break
             if cls in handlers:
                 return handlers[cls]
-        if not isinstance(exc, HTTPException) and 500 in handlers:
-            return handlers[500]
         return None
 
-    async def call_exception_handler(self, request: Any, exc: BaseException) -> Response | None:
-        """The app's handler's response for ``exc``, or ``None`` when it registered none."""
-        handler = self.lookup_exception_handler(exc)
+    async def _handle_inner(self, request: Any, exc: BaseException) -> Response | None:
+        handler = self._inner_handler(exc)
         if handler is None:
+            if isinstance(exc, HTTPException):
+                return http_exception_response(exc)
+            if isinstance(exc, RequestValidationError):
+                return validation_error_response(exc.errors())
             return None
-        if not isinstance(exc, HTTPException | RequestValidationError):
-            # As Starlette's ServerErrorMiddleware: the handler answers, the error is still logged.
-            error_logger.error("Exception in ASGI application", exc_info=exc)
         response = handler(request, exc)
         if inspect.isawaitable(response):
             response = await response
-        if not isinstance(exc, HTTPException | RequestValidationError) and response is not None:
-            # Answered by the outermost error middleware in Starlette: no other middleware applies.
-            response._fastrapi_server_error = True
         return response  # type: ignore[no-any-return]
 
+    async def _handle_server_error(self, request: Any, exc: BaseException) -> Response | None:
+        handler = self.exception_handlers.get(500) or self.exception_handlers.get(Exception)
+        if handler is None:
+            return None  # the server logs it and answers its own 500
+        error_logger.error("Exception in ASGI application", exc_info=exc)
+        response = handler(request, exc)
+        if inspect.isawaitable(response):
+            response = await response
+        # Answered by the outermost error middleware: no other middleware applies to it.
+        response._fastrapi_server_error = True
+        return response  # type: ignore[no-any-return]
+
+    async def run_request(self, request: Any, endpoint: Callable[[Any], Any]) -> Response:
+        """One request through Starlette's layers: error middleware, the app's ``http``
+        middleware (last added outermost), exception handlers, then ``endpoint``."""
+
+        async def with_handlers(req: Any) -> Response:
+            try:
+                return await endpoint(req)  # type: ignore[no-any-return]
+            except Exception as exc:
+                response = await self._handle_inner(req, exc)
+                if response is None:
+                    raise
+                return response
+
+        handler: Callable[[Any], Any] = with_handlers
+        for middleware in self.http_middleware:
+            handler = _bind_middleware(middleware, handler)
+        try:
+            return await handler(request)  # type: ignore[no-any-return]
+        except Exception as exc:
+            response = await self._handle_server_error(request, exc)
+            if response is None:
+                raise
+            return response
+
     def _routing_errors_handled(self) -> bool:
-        return any(key in self.exception_handlers for key in (404, 405, HTTPException))
+        return bool(self.http_middleware) or any(key in self.exception_handlers for key in (404, 405, HTTPException))
 
     # -- running --------------------------------------------------------------------------
     def build_core(self) -> _fastrapi.AppCore:
         """Compile every route into the plan the Rust core serves (done once, before workers start)."""
         if self._core is None:
             # With handlers of its own, every request runs where a `Request` exists to hand them.
-            solve_all = bool(self.exception_handlers)
+            solve_all = bool(self.exception_handlers or self.http_middleware)
             plans = [
                 route.compile(self, strict_content_type=self.strict_content_type, force_solver=solve_all)
                 for route in self.router.routes

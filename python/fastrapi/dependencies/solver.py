@@ -162,13 +162,13 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
 
     async def solve(data: Any) -> Response:
         request = Request(data, app)
-        try:
+        if app is None:
             return await solve_request(request, data)
-        except Exception as exc:
-            handled = await app.call_exception_handler(request, exc) if app is not None else None
-            if handled is None:
-                raise
-            return handled  # type: ignore[no-any-return]
+
+        async def endpoint_response(req: Any) -> Response:
+            return await solve_request(request, data)
+
+        return await app.run_request(request, endpoint_response)  # type: ignore[no-any-return]
 
     async def solve_request(request: Request, data: Any) -> Response:
         sub_response = Response()
