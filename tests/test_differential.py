@@ -368,6 +368,33 @@ def test_http_middleware_same_as_fastapi(middleware_servers, method: str, path: 
     _compare(*middleware_servers, method, path, kwargs, extra_headers=("x-order", "x-method"))
 
 
+@pytest.fixture(scope="module")
+def trusted_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.cors", "trusted")
+
+
+_O = {"Origin": "https://a.example"}
+TRUSTED_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/data", {"headers": {"Host": "example.com"}}),
+    ("GET", "/data", {"headers": {"Host": "EXAMPLE.com:8080", **_O}}),
+    ("GET", "/data", {"headers": {"Host": "api.example.org", **_O}}),
+    ("GET", "/data", {"headers": {"Host": "example.org"}}),
+    ("GET", "/data", {"headers": {"Host": "evil.com", **_O}}),
+    ("GET", "/data?x=1", {"headers": {"Host": "redirect.com"}}),
+    ("GET", "/data", {"headers": {"Host": "bad host"}}),
+    ("GET", "/data", {"headers": {"Host": "[::1]:80"}}),
+    ("OPTIONS", "/data", {"headers": {"Host": "evil.com", **_O, "Access-Control-Request-Method": "GET"}}),
+    ("OPTIONS", "/data", {"headers": {"Host": "example.com", **_O, "Access-Control-Request-Method": "GET"}}),
+    ("GET", "/nowhere", {"headers": {"Host": "example.com", **_O}}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), TRUSTED_REQUESTS,
+                         ids=[f"{m} {p} {k['headers']['Host']}" for m, p, k in TRUSTED_REQUESTS])
+def test_trusted_host_same_as_starlette(trusted_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*trusted_servers, method, path, kwargs, extra_headers=("location", *_CORS_HEADERS))
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)

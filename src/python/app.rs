@@ -45,8 +45,8 @@ pub struct Hooks {
 }
 
 pub struct CompiledApp {
-    /// Native CORS around every route, when the app added `CORSMiddleware`.
-    pub cors: Option<crate::middleware::Cors>,
+    /// Native middleware around every route, outermost first.
+    pub middleware: Vec<crate::middleware::Layer>,
     pub router: Router,
     pub routes: Vec<RoutePlan>,
     pub hooks: Hooks,
@@ -125,15 +125,9 @@ impl AppCore {
         redirect_slashes: bool,
         middleware: Option<&Bound<'_, PyList>>,
     ) -> PyResult<Self> {
-        let mut cors = None;
+        let mut layers = Vec::new();
         for item in middleware.into_iter().flatten() {
-            match item.getattr("native")?.extract::<String>()?.as_str() {
-                "cors" => cors = Some(crate::middleware::Cors::from_py(&item)?),
-                other => {
-                    let msg = format!("unknown native middleware {other:?}");
-                    return Err(FastrapiError::Config(msg).into());
-                }
-            }
+            layers.push(crate::middleware::Layer::from_py(&item)?);
         }
         let py = routes.py();
         let mut router = Router::default();
@@ -193,7 +187,7 @@ impl AppCore {
         };
         Ok(AppCore {
             inner: Arc::new(CompiledApp {
-                cors,
+                middleware: layers,
                 router,
                 routes: plans,
                 hooks,

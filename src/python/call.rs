@@ -14,6 +14,7 @@ use crate::http::response::{
 };
 use crate::http::Head;
 use crate::json::JsonEncoder;
+use crate::middleware::{Layer, Rejection};
 use crate::params::{self, latin1, RequestParts};
 use crate::router::{decode_path, Lookup};
 
@@ -80,11 +81,11 @@ pub struct PendingCall {
     pub task: PendingTask,
     /// `None` for a routing-error handler (its result is a `Response`).
     route: Option<usize>,
-    /// With CORS configured: the request's `Origin` (itself optional).
-    cors_origin: Option<Option<Vec<u8>>>,
+    /// With native middleware: the request's `Origin` (itself optional), for the way out.
+    origin: Option<Option<Vec<u8>>>,
 }
 
-/// Answers one request whose head and body are complete, with the app's native middleware.
+/// Answers one request whose head and body are complete, through the app's native middleware.
 pub fn handle(
     ctx: &CallContext,
     head: &Head<'_>,
@@ -92,40 +93,88 @@ pub fn handle(
     out: &mut Vec<u8>,
     opts: &WriteOpts,
 ) -> Outcome {
-    let Some(cors) = &ctx.app.cors else {
+    let layers = &ctx.app.middleware;
+    if layers.is_empty() {
         return route_request(ctx, head, body, out, opts);
-    };
-    if let Some(preflight) = cors.preflight(head) {
-        let headers: Vec<(&[u8], &[u8])> = preflight
-            .headers
-            .0
-            .iter()
-            .map(|(n, v)| (n.as_slice(), v.as_slice()))
-            .collect();
-        let text = Some(&b"text/plain; charset=utf-8"[..]);
-        write_full(out, preflight.status, text, &headers, &preflight.body, opts);
-        return Outcome::Written;
     }
-    let origin = head.header("origin").map(<[u8]>::to_vec);
     let mark = out.len();
     ctx.server_error.set(false);
+    // Layers are entered outermost first; one may answer by itself, and the layers already
+    // entered then see that answer on its way out.
+    let mut entered = 0;
+    let mut answered = false;
+    for layer in layers {
+        match layer {
+            Layer::TrustedHost(trusted) => match trusted.check(head) {
+                None => {}
+                Some(Rejection::Redirect(url)) => {
+                    let location = quote_location(&url);
+                    write_full(
+                        out,
+                        307,
+                        None,
+                        &[(b"location", location.as_bytes())],
+                        b"",
+                        opts,
+                    );
+                    answered = true;
+                }
+                Some(Rejection::Invalid) => {
+                    let text = Some(&b"text/plain; charset=utf-8"[..]);
+                    write_full(out, 400, text, &[], b"Invalid host header", opts);
+                    answered = true;
+                }
+            },
+            Layer::Cors(cors) => {
+                if let Some(preflight) = cors.preflight(head) {
+                    let headers: Vec<(&[u8], &[u8])> = preflight
+                        .headers
+                        .0
+                        .iter()
+                        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+                        .collect();
+                    let text = Some(&b"text/plain; charset=utf-8"[..]);
+                    write_full(out, preflight.status, text, &headers, &preflight.body, opts);
+                    answered = true;
+                }
+            }
+        }
+        if answered {
+            break;
+        }
+        entered += 1;
+    }
+    let origin = head.header("origin").map(<[u8]>::to_vec);
+    if answered {
+        leave_layers(ctx, &layers[..entered], origin.as_deref(), out, mark);
+        return Outcome::Written;
+    }
     match route_request(ctx, head, body, out, opts) {
         Outcome::Written => {
-            apply_cors(ctx, origin.as_deref(), out, mark);
+            leave_layers(ctx, layers, origin.as_deref(), out, mark);
             Outcome::Written
         }
         Outcome::Pending(mut pending) => {
-            pending.cors_origin = Some(origin);
+            pending.origin = Some(origin);
             Outcome::Pending(pending)
         }
     }
 }
 
-/// CORS headers for a response just written at `mark`; a server error (500) gets none,
-/// as Starlette's outermost error middleware answers those.
-fn apply_cors(ctx: &CallContext, origin: Option<&[u8]>, out: &mut Vec<u8>, mark: usize) {
-    if let Some(cors) = &ctx.app.cors {
-        if !ctx.server_error.get() {
+/// The way out through `layers` (innermost first) for the response written at `mark`;
+/// a server error (500) passes none of them, as Starlette's outermost error middleware answers it.
+fn leave_layers(
+    ctx: &CallContext,
+    layers: &[Layer],
+    origin: Option<&[u8]>,
+    out: &mut Vec<u8>,
+    mark: usize,
+) {
+    if ctx.server_error.get() {
+        return;
+    }
+    for layer in layers.iter().rev() {
+        if let Layer::Cors(cors) = layer {
             crate::http::response::rewrite_head(out, mark, |headers| cors.apply(origin, headers));
         }
     }
@@ -237,7 +286,7 @@ fn routing_error_in_python(
                 return Outcome::Pending(PendingCall {
                     task,
                     route: None,
-                    cors_origin: None,
+                    origin: None,
                 })
             }
             Err(e) => write_exception(py, ctx, e, out, opts),
@@ -344,7 +393,7 @@ fn call_route(
                 return Outcome::Pending(PendingCall {
                     task,
                     route: Some(route),
-                    cors_origin: None,
+                    origin: None,
                 })
             }
             Err(e) => write_exception(py, ctx, e, out, opts),
@@ -487,8 +536,8 @@ pub fn finish_pending(
             None => finish_response(py, ctx, result, out, opts),
         }
     });
-    if let Some(origin) = &pending.cors_origin {
-        apply_cors(ctx, origin.as_deref(), out, mark);
+    if let Some(origin) = &pending.origin {
+        leave_layers(ctx, &ctx.app.middleware, origin.as_deref(), out, mark);
     }
 }
 

@@ -42,3 +42,19 @@ specific = make(allow_origins=["https://a.example"], allow_methods=["GET", "POST
 wildcard = make(allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
 credentials = make(allow_origins=["*"], allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
 regex = make(allow_origin_regex=r"https://.*\.example\.org", allow_private_network=True)
+
+
+def make_trusted(**options):  # type: ignore[no-untyped-def]
+    trusted = importlib.import_module(f"{fw.__name__}.middleware.trustedhost").TrustedHostMiddleware
+    app = fw.FastAPI()
+    app.add_middleware(trusted, **options)
+    app.add_middleware(CORSMiddleware, allow_origins=["https://a.example"])
+
+    @app.get("/data")
+    def data():  # type: ignore[no-untyped-def]
+        return {"data": 1}
+
+    return app
+
+
+trusted = make_trusted(allowed_hosts=["example.com", "*.example.org", "www.redirect.com"])
