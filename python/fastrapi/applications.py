@@ -210,7 +210,8 @@ class FastAPI:
             name = getattr(middleware_class, "__qualname__", repr(middleware_class))
             raise FastAPIError(
                 f"middleware {name} is not supported by this version of fastrapi: only the native "
-                "middleware in fastrapi.middleware (CORSMiddleware, TrustedHostMiddleware) can run here so far"
+                "middleware in fastrapi.middleware (CORSMiddleware, GZipMiddleware, TrustedHostMiddleware) "
+                "can run here so far"
             )
         if any(getattr(m, "native", None) == middleware_class.native for m in self.user_middleware):
             raise FastAPIError(f"{middleware_class.__name__} was added twice")

@@ -153,6 +153,30 @@ impl HeaderList {
     }
 }
 
+/// Lets `edit` change the status-aware headers and the body of the response that starts at
+/// `from` and runs to the end of `out` (written without a body for HEAD requests).
+pub fn rewrite_response(
+    out: &mut Vec<u8>,
+    from: usize,
+    edit: impl FnOnce(u16, &mut HeaderList, &mut Vec<u8>),
+) {
+    let Some(end) = out[from..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| from + p)
+    else {
+        return;
+    };
+    let mut body = out.split_off(end + 4);
+    let status = out
+        .get(from + 9..from + 12)
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(200);
+    rewrite_head(out, from, |headers| edit(status, headers, &mut body));
+    out.extend_from_slice(&body);
+}
+
 /// Lets `edit` change the headers of the response whose head starts at `from` in `out`,
 /// then writes the head back in place (the body that follows is kept).
 pub fn rewrite_head(out: &mut Vec<u8>, from: usize, edit: impl FnOnce(&mut HeaderList)) {

@@ -1,16 +1,19 @@
 //! Middleware configured from Python and run natively around every route, outermost first.
 
 pub mod cors;
+pub mod gzip;
 pub mod trusted_host;
 
 use pyo3::prelude::*;
 
 pub use cors::Cors;
+pub use gzip::GZip;
 pub use trusted_host::{Rejection, TrustedHost};
 
 pub enum Layer {
     Cors(Cors),
     TrustedHost(TrustedHost),
+    GZip(GZip),
 }
 
 impl Layer {
@@ -19,6 +22,7 @@ impl Layer {
         match item.getattr("native")?.extract::<String>()?.as_str() {
             "cors" => Ok(Layer::Cors(Cors::from_py(item)?)),
             "trusted_host" => Ok(Layer::TrustedHost(TrustedHost::from_py(item)?)),
+            "gzip" => Ok(Layer::GZip(GZip::from_py(item)?)),
             other => Err(pyo3::exceptions::PyValueError::new_err(format!(
                 "unknown native middleware {other:?}"
             ))),

@@ -81,8 +81,8 @@ pub struct PendingCall {
     pub task: PendingTask,
     /// `None` for a routing-error handler (its result is a `Response`).
     route: Option<usize>,
-    /// With native middleware: the request's `Origin` (itself optional), for the way out.
-    origin: Option<Option<Vec<u8>>>,
+    /// With native middleware: what they need of the request on the way out.
+    facts: Option<RequestFacts>,
 }
 
 /// Answers one request whose head and body are complete, through the app's native middleware.
@@ -125,6 +125,7 @@ pub fn handle(
                     answered = true;
                 }
             },
+            Layer::GZip(_) => {}
             Layer::Cors(cors) => {
                 if let Some(preflight) = cors.preflight(head) {
                     let headers: Vec<(&[u8], &[u8])> = preflight
@@ -144,21 +145,34 @@ pub fn handle(
         }
         entered += 1;
     }
-    let origin = head.header("origin").map(<[u8]>::to_vec);
+    let facts = RequestFacts {
+        origin: head.header("origin").map(<[u8]>::to_vec),
+        accepts_gzip: head
+            .header("accept-encoding")
+            .is_some_and(|v| v.windows(4).any(|w| w == b"gzip")),
+        head_only: opts.head_only,
+    };
     if answered {
-        leave_layers(ctx, &layers[..entered], origin.as_deref(), out, mark);
+        leave_layers(ctx, &layers[..entered], &facts, out, mark);
         return Outcome::Written;
     }
     match route_request(ctx, head, body, out, opts) {
         Outcome::Written => {
-            leave_layers(ctx, layers, origin.as_deref(), out, mark);
+            leave_layers(ctx, layers, &facts, out, mark);
             Outcome::Written
         }
         Outcome::Pending(mut pending) => {
-            pending.origin = Some(origin);
+            pending.facts = Some(facts);
             Outcome::Pending(pending)
         }
     }
+}
+
+/// What the native middleware needs of the request on the way out.
+pub struct RequestFacts {
+    origin: Option<Vec<u8>>,
+    accepts_gzip: bool,
+    head_only: bool,
 }
 
 /// The way out through `layers` (innermost first) for the response written at `mark`;
@@ -166,7 +180,7 @@ pub fn handle(
 fn leave_layers(
     ctx: &CallContext,
     layers: &[Layer],
-    origin: Option<&[u8]>,
+    facts: &RequestFacts,
     out: &mut Vec<u8>,
     mark: usize,
 ) {
@@ -174,8 +188,20 @@ fn leave_layers(
         return;
     }
     for layer in layers.iter().rev() {
-        if let Layer::Cors(cors) = layer {
-            crate::http::response::rewrite_head(out, mark, |headers| cors.apply(origin, headers));
+        match layer {
+            Layer::Cors(cors) => {
+                let origin = facts.origin.as_deref();
+                crate::http::response::rewrite_head(out, mark, |headers| {
+                    cors.apply(origin, headers)
+                });
+            }
+            // A HEAD answer carries no body to compress.
+            Layer::GZip(gzip) if !facts.head_only => {
+                crate::http::response::rewrite_response(out, mark, |status, headers, body| {
+                    gzip.apply(facts.accepts_gzip, status, headers, body)
+                });
+            }
+            Layer::GZip(_) | Layer::TrustedHost(_) => {}
         }
     }
 }
@@ -286,7 +312,7 @@ fn routing_error_in_python(
                 return Outcome::Pending(PendingCall {
                     task,
                     route: None,
-                    origin: None,
+                    facts: None,
                 })
             }
             Err(e) => write_exception(py, ctx, e, out, opts),
@@ -393,7 +419,7 @@ fn call_route(
                 return Outcome::Pending(PendingCall {
                     task,
                     route: Some(route),
-                    origin: None,
+                    facts: None,
                 })
             }
             Err(e) => write_exception(py, ctx, e, out, opts),
@@ -536,8 +562,8 @@ pub fn finish_pending(
             None => finish_response(py, ctx, result, out, opts),
         }
     });
-    if let Some(origin) = &pending.origin {
-        leave_layers(ctx, &ctx.app.middleware, origin.as_deref(), out, mark);
+    if let Some(facts) = &pending.facts {
+        leave_layers(ctx, &ctx.app.middleware, facts, out, mark);
     }
 }
 

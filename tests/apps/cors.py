@@ -58,3 +58,40 @@ def make_trusted(**options):  # type: ignore[no-untyped-def]
 
 
 trusted = make_trusted(allowed_hosts=["example.com", "*.example.org", "www.redirect.com"])
+
+
+def make_gzip(**options):  # type: ignore[no-untyped-def]
+    gzip_mw = importlib.import_module(f"{fw.__name__}.middleware.gzip").GZipMiddleware
+    responses = importlib.import_module(f"{fw.__name__}.responses")
+    app = fw.FastAPI()
+    app.add_middleware(CORSMiddleware, allow_origins=["*"])
+    app.add_middleware(gzip_mw, **options)
+
+    @app.get("/big")
+    def big():  # type: ignore[no-untyped-def]
+        return {"text": "fastrapi " * 200}
+
+    @app.get("/small")
+    def small():  # type: ignore[no-untyped-def]
+        return {"text": "tiny"}
+
+    @app.get("/png")
+    def png():  # type: ignore[no-untyped-def]
+        return responses.Response(b"\x89PNG" * 300, media_type="image/png")
+
+    @app.get("/encoded")
+    def encoded():  # type: ignore[no-untyped-def]
+        return responses.Response(b"x" * 1000, headers={"Content-Encoding": "br"})
+
+    @app.get("/vary")
+    def vary():  # type: ignore[no-untyped-def]
+        return responses.PlainTextResponse("v" * 1000, headers={"Vary": "Origin"})
+
+    @app.get("/boom")
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    return app
+
+
+gzipped = make_gzip(minimum_size=100, compresslevel=6)

@@ -1,0 +1,78 @@
+//! Response compression, with Starlette's `GZipMiddleware` semantics (for complete bodies).
+
+use std::io::Write;
+
+use pyo3::prelude::*;
+
+use crate::http::response::HeaderList;
+
+pub struct GZip {
+    minimum_size: usize,
+    level: u32,
+    /// Lower-cased media types (`type/*` allowed) never compressed.
+    exclude: Vec<String>,
+}
+
+impl GZip {
+    pub fn from_py(config: &Bound<'_, PyAny>) -> PyResult<GZip> {
+        let level: i64 = config.getattr("compresslevel")?.extract()?;
+        Ok(GZip {
+            minimum_size: config.getattr("minimum_size")?.extract()?,
+            level: level.clamp(0, 9) as u32,
+            exclude: config.getattr("exclude_content_types")?.extract()?,
+        })
+    }
+
+    /// Compresses `body` in place when the client accepts gzip and the response qualifies;
+    /// a large response always gets `Vary: Accept-Encoding`.
+    pub fn apply(
+        &self,
+        accepts_gzip: bool,
+        status: u16,
+        headers: &mut HeaderList,
+        body: &mut Vec<u8>,
+    ) {
+        if !headers.get_all("content-encoding").is_empty()
+            || status == 206
+            || self.excluded(headers)
+        {
+            return;
+        }
+        if body.len() < self.minimum_size {
+            return;
+        }
+        let mut vary = headers.get_all("vary");
+        vary.push(b"Accept-Encoding".to_vec());
+        headers.set("vary", &vary.join(&b", "[..]));
+        if !accepts_gzip {
+            return;
+        }
+        let mut encoder = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 2),
+            flate2::Compression::new(self.level),
+        );
+        if encoder.write_all(body).is_err() {
+            return;
+        }
+        let Ok(compressed) = encoder.finish() else {
+            return;
+        };
+        headers.set("content-encoding", b"gzip");
+        let mut digits = itoa::Buffer::new();
+        headers.set("content-length", digits.format(compressed.len()).as_bytes());
+        *body = compressed;
+    }
+
+    fn excluded(&self, headers: &HeaderList) -> bool {
+        let Some(content_type) = headers.get_all("content-type").into_iter().next() else {
+            return false;
+        };
+        let text = String::from_utf8_lossy(&content_type).to_lowercase();
+        let media_type = text.split(';').next().unwrap_or("").trim().to_string();
+        let wildcard = format!("{}/*", media_type.split('/').next().unwrap_or(""));
+        let grpc = media_type.starts_with("application/grpc+");
+        self.exclude
+            .iter()
+            .any(|e| *e == media_type || *e == wildcard || (grpc && e == "application/grpc"))
+    }
+}
