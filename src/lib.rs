@@ -25,5 +25,7 @@ fn _fastrapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(server::resolve_driver, m)?)?;
     m.add_function(wrap_pyfunction!(server::set_parent_death_signal, m)?)?;
     m.add_function(wrap_pyfunction!(json::dumps, m)?)?;
+    m.add_function(wrap_pyfunction!(middleware::session::timestamp_sign, m)?)?;
+    m.add_function(wrap_pyfunction!(middleware::session::timestamp_unsign, m)?)?;
     Ok(())
 }

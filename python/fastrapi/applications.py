@@ -57,6 +57,17 @@ def _bind_middleware(middleware: Callable[..., Any], call_next: Callable[[Any], 
     return handler
 
 
+def _bind_session(middleware: Any, call_next: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    async def handler(request: Any) -> Any:
+        session, initially_empty = middleware.load(request)
+        request._session = session
+        response = await call_next(request)
+        middleware.store(session, initially_empty, response)
+        return response
+
+    return handler
+
+
 class _Hooks:
     """The callables the Rust core uses outside any one route."""
 
@@ -126,6 +137,7 @@ class FastAPI:
         self.debug = debug
         self.user_middleware: list[Any] = []
         self.http_middleware: list[Callable[..., Any]] = []
+        self.session_middleware: Any = None
         for item in middleware or []:
             cls, args, kwargs = item
             self.add_middleware(cls, *args, **kwargs)
@@ -206,11 +218,17 @@ class FastAPI:
         """Add a middleware; the last one added runs first, as in Starlette."""
         if self._core is not None:
             raise RuntimeError("Cannot add middleware after an application has started")
+        if getattr(middleware_class, "python_layer", False):
+            if self.session_middleware is not None:
+                raise FastAPIError(f"{middleware_class.__name__} was added twice")
+            self.session_middleware = middleware_class(None, *args, **kwargs)
+            return
         if getattr(middleware_class, "native", None) is None:
             name = getattr(middleware_class, "__qualname__", repr(middleware_class))
             raise FastAPIError(
                 f"middleware {name} is not supported by this version of fastrapi: only the native "
-                "middleware in fastrapi.middleware (CORSMiddleware, GZipMiddleware, TrustedHostMiddleware) "
+                "middleware in fastrapi.middleware (CORSMiddleware, GZipMiddleware, TrustedHostMiddleware, "
+                "SessionMiddleware) "
                 "can run here so far"
             )
         if any(getattr(m, "native", None) == middleware_class.native for m in self.user_middleware):
@@ -297,6 +315,8 @@ class FastAPI:
         handler: Callable[[Any], Any] = with_handlers
         for middleware in self.http_middleware:
             handler = _bind_middleware(middleware, handler)
+        if self.session_middleware is not None:
+            handler = _bind_session(self.session_middleware, handler)
         try:
             return await handler(request)  # type: ignore[no-any-return]
         except Exception as exc:
@@ -313,7 +333,7 @@ class FastAPI:
         """Compile every route into the plan the Rust core serves (done once, before workers start)."""
         if self._core is None:
             # With handlers of its own, every request runs where a `Request` exists to hand them.
-            solve_all = bool(self.exception_handlers or self.http_middleware)
+            solve_all = bool(self.exception_handlers or self.http_middleware or self.session_middleware)
             plans = [
                 route.compile(self, strict_content_type=self.strict_content_type, force_solver=solve_all)
                 for route in self.router.routes

@@ -182,6 +182,13 @@ class Request:
         return self._state
 
     @property
+    def session(self) -> dict[str, Any]:
+        session = getattr(self, "_session", None)
+        assert session is not None, "SessionMiddleware must be installed to access request.session"
+        session.mark_accessed()
+        return session  # type: ignore[no-any-return]
+
+    @property
     def app(self) -> Any:
         return self._app
 

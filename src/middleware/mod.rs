@@ -2,6 +2,7 @@
 
 pub mod cors;
 pub mod gzip;
+pub mod session;
 pub mod trusted_host;
 
 use pyo3::prelude::*;
