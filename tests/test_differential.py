@@ -426,6 +426,25 @@ def test_gzip_same_as_starlette(gzip_servers, method: str, path: str, kwargs: di
         assert actual.headers.get("content-length") == expected.headers.get("content-length")
 
 
+@pytest.fixture(scope="module")
+def https_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.cors", "https")
+
+
+HTTPS_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/data?x=1", {"headers": {"Host": "Example.COM:80"}}),
+    ("GET", "/data", {"headers": {"Host": "example.com:8080"}}),
+    ("POST", "/a%20b", {"headers": {"Host": "example.com"}}),
+    ("GET", "/data", {"headers": {"Host": ""}}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), HTTPS_REQUESTS,
+                         ids=[f"{m} {p} {k['headers']['Host']}" for m, p, k in HTTPS_REQUESTS])
+def test_https_redirect_same_as_starlette(https_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*https_servers, method, path, kwargs)
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)

@@ -227,7 +227,8 @@ class FastAPI:
             name = getattr(middleware_class, "__qualname__", repr(middleware_class))
             raise FastAPIError(
                 f"middleware {name} is not supported by this version of fastrapi: only the native "
-                "middleware in fastrapi.middleware (CORSMiddleware, GZipMiddleware, TrustedHostMiddleware, "
+                "middleware in fastrapi.middleware (CORSMiddleware, GZipMiddleware, HTTPSRedirectMiddleware, "
+                "TrustedHostMiddleware, "
                 "SessionMiddleware) "
                 "can run here so far"
             )

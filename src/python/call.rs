@@ -126,6 +126,26 @@ pub fn handle(
                 }
             },
             Layer::GZip(_) => {}
+            Layer::HttpsRedirect => {
+                match crate::middleware::https_url(head, ctx.local_addr) {
+                    Some(url) => {
+                        let location = quote_location(&url);
+                        write_full(
+                            out,
+                            307,
+                            None,
+                            &[(b"location", location.as_bytes())],
+                            b"",
+                            opts,
+                        );
+                    }
+                    None => {
+                        let text = Some(&b"text/plain; charset=utf-8"[..]);
+                        write_full(out, 400, text, &[], b"Invalid host header", opts);
+                    }
+                }
+                answered = true;
+            }
             Layer::Cors(cors) => {
                 if let Some(preflight) = cors.preflight(head) {
                     let headers: Vec<(&[u8], &[u8])> = preflight
@@ -201,7 +221,7 @@ fn leave_layers(
                     gzip.apply(facts.accepts_gzip, status, headers, body)
                 });
             }
-            Layer::GZip(_) | Layer::TrustedHost(_) => {}
+            Layer::GZip(_) | Layer::TrustedHost(_) | Layer::HttpsRedirect => {}
         }
     }
 }

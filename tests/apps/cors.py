@@ -95,3 +95,18 @@ def make_gzip(**options):  # type: ignore[no-untyped-def]
 
 
 gzipped = make_gzip(minimum_size=100, compresslevel=6)
+
+
+def make_https():  # type: ignore[no-untyped-def]
+    module = "starlette.middleware.httpsredirect" if fw.__name__ == "fastapi" else "fastrapi.middleware.httpsredirect"
+    app = fw.FastAPI()
+    app.add_middleware(importlib.import_module(module).HTTPSRedirectMiddleware)
+
+    @app.get("/data")
+    def data():  # type: ignore[no-untyped-def]
+        return {"data": 1}
+
+    return app
+
+
+https = make_https()
