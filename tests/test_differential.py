@@ -445,6 +445,27 @@ def test_https_redirect_same_as_starlette(https_servers, method: str, path: str,
     _compare(*https_servers, method, path, kwargs)
 
 
+@pytest.fixture(scope="module")
+def streaming_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.streaming")
+
+
+STREAMING_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/sync", {}),
+    ("GET", "/async", {}),
+    ("GET", "/empty", {}),
+    ("GET", "/file", {}),
+    ("HEAD", "/file", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), STREAMING_REQUESTS,
+                         ids=[f"{m} {p}" for m, p, _ in STREAMING_REQUESTS])
+def test_streaming_same_as_fastapi(streaming_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*streaming_servers, method, path, kwargs,
+             extra_headers=("transfer-encoding", "x-stream", "content-disposition"))
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)

@@ -5,11 +5,14 @@ The server writes a response's ``status_code``, ``raw_headers`` and ``body`` as 
 
 from __future__ import annotations
 
+import hashlib
 import http.cookies
 import json
+import mimetypes
+import os
 from collections.abc import Mapping
 from datetime import datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, formatdate
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -176,6 +179,73 @@ class RedirectResponse(Response):
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
 
 
+class StreamingResponse(Response):
+    """A body produced piece by piece by a (sync or async) iterator of ``bytes``/``str``.
+
+    The server writes each piece as it is produced (chunked), and asks for the next one only
+    after the previous one was written, so a slow client slows the producer down.
+    """
+
+    body_iterator: Any
+
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Any = None,
+    ) -> None:
+        self.body_iterator = content
+        self.status_code = status_code
+        self.media_type = self.media_type if media_type is None else media_type
+        self.background = background
+        self.init_headers(headers)  # before `body` exists: no content-length unless given
+        self.body = b""
+
+
+class FileResponse(StreamingResponse):
+    """A file sent from disk in chunks, never read whole into memory."""
+
+    chunk_size = 64 * 1024
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Any = None,
+        filename: str | None = None,
+        stat_result: os.stat_result | None = None,
+        method: str | None = None,
+        content_disposition_type: str = "attachment",
+    ) -> None:
+        self.path = path
+        self.filename = filename
+        if media_type is None:
+            media_type = mimetypes.guess_type(filename or str(path))[0] or "text/plain"
+        stat = stat_result if stat_result is not None else os.stat(path)
+        all_headers = dict(headers or {})
+        all_headers.setdefault("content-length", str(stat.st_size))
+        all_headers.setdefault("last-modified", formatdate(stat.st_mtime, usegmt=True))
+        etag = hashlib.md5(f"{stat.st_mtime}-{stat.st_size}".encode(), usedforsecurity=False).hexdigest()
+        all_headers.setdefault("etag", f'"{etag}"')
+        if filename is not None:
+            quoted = quote(filename)
+            if quoted != filename:
+                disposition = f"{content_disposition_type}; filename*=utf-8''{quoted}"
+            else:
+                disposition = f'{content_disposition_type}; filename="{filename}"'
+            all_headers.setdefault("content-disposition", disposition)
+        super().__init__(self._chunks(), status_code, all_headers, media_type, background)
+
+    def _chunks(self) -> Any:
+        with open(self.path, "rb") as file:
+            while chunk := file.read(self.chunk_size):
+                yield chunk
+
+
 __all__ = [
     "Response",
     "HTMLResponse",
@@ -184,5 +254,7 @@ __all__ = [
     "ORJSONResponse",
     "UJSONResponse",
     "RedirectResponse",
+    "StreamingResponse",
+    "FileResponse",
 ]
 

@@ -13,6 +13,8 @@ pub struct WriteOpts<'a> {
     pub http10_keep_alive: bool,
     /// Value of the `server` header, if one is configured.
     pub server: Option<&'a [u8]>,
+    /// The client speaks HTTP/1.0 (no chunked responses).
+    pub http10: bool,
 }
 
 pub fn reason(status: u16) -> &'static str {
@@ -94,6 +96,7 @@ pub fn write_protocol_error(out: &mut Vec<u8>, status: u16, message: &str, serve
         close: true,
         http10_keep_alive: false,
         server,
+        http10: false,
     };
     write_full(
         out,
@@ -220,6 +223,7 @@ mod tests {
             close: false,
             http10_keep_alive: false,
             server: None,
+            http10: false,
         };
         write_full(&mut out, 200, Some(b"application/json"), &[], b"{}", &opts);
         let s = String::from_utf8(out).unwrap();
@@ -250,6 +254,7 @@ mod tests {
             close: true,
             http10_keep_alive: false,
             server: Some(b"x"),
+            http10: false,
         };
         write_full(&mut out, 200, Some(b"text/plain"), &[], b"hello", &opts);
         let s = String::from_utf8(out).unwrap();
@@ -265,6 +270,7 @@ mod tests {
             close: false,
             http10_keep_alive: false,
             server: None,
+            http10: false,
         };
         write_full(
             &mut out,

@@ -33,6 +33,98 @@ pub struct CallContext<'a> {
     pub spooled_body: std::cell::RefCell<Option<std::fs::File>>,
     /// The response just written answers an unhandled exception (outside the middleware).
     pub server_error: std::cell::Cell<bool>,
+    /// A streaming response whose head was just written: its body is still to be sent.
+    pub streaming: std::cell::RefCell<Option<Streaming>>,
+}
+
+/// The body of a `StreamingResponse`, produced by a Python (async) iterator.
+pub struct Streaming {
+    iterator: Py<PyAny>,
+    is_async: bool,
+    /// `Transfer-Encoding: chunked` framing (HTTP/1.1 without a Content-Length).
+    pub chunked: bool,
+    /// The body ends with the connection (HTTP/1.0).
+    pub close_after: bool,
+}
+
+/// The next piece of a streaming body.
+pub enum Chunk {
+    Data(Vec<u8>),
+    End,
+    /// The iterator awaits: wait for the task, then call [`pending_chunk`].
+    Pending(PendingTask),
+    /// The iterator raised (already logged): the connection must be closed.
+    Failed,
+}
+
+/// Asks a streaming body for its next chunk.
+pub fn next_chunk(ctx: &CallContext, stream: &Streaming) -> Chunk {
+    Python::attach(|py| {
+        let iterator = stream.iterator.bind(py);
+        if stream.is_async {
+            let started = iterator
+                .call_method0(pyo3::intern!(py, "__anext__"))
+                .and_then(|coro| ctx.bridge.start(py, coro));
+            match started {
+                Ok(Started::Done(result)) => chunk_from(py, result, true),
+                Ok(Started::Pending(task)) => Chunk::Pending(task),
+                Err(e) => chunk_from(py, Err(e), true),
+            }
+        } else {
+            chunk_from(
+                py,
+                iterator.call_method0(pyo3::intern!(py, "__next__")),
+                false,
+            )
+        }
+    })
+}
+
+/// The chunk a suspended `__anext__` produced.
+pub fn pending_chunk(task: &PendingTask) -> Chunk {
+    Python::attach(|py| {
+        chunk_from(
+            py,
+            task.task.bind(py).call_method0(pyo3::intern!(py, "result")),
+            true,
+        )
+    })
+}
+
+fn chunk_from(py: Python<'_>, item: PyResult<Bound<'_, PyAny>>, is_async: bool) -> Chunk {
+    match item {
+        Ok(value) => {
+            if let Ok(bytes) = value.cast::<PyBytes>() {
+                return Chunk::Data(bytes.as_bytes().to_vec());
+            }
+            if let Ok(text) = value.cast::<pyo3::types::PyString>() {
+                if let Ok(text) = text.to_str() {
+                    return Chunk::Data(text.as_bytes().to_vec());
+                }
+            }
+            match value.extract::<Vec<u8>>() {
+                Ok(bytes) => Chunk::Data(bytes),
+                Err(e) => {
+                    e.print(py);
+                    Chunk::Failed
+                }
+            }
+        }
+        Err(e) => {
+            let end = if is_async {
+                e.is_instance_of::<pyo3::exceptions::PyStopAsyncIteration>(py)
+            } else {
+                e.is_instance_of::<pyo3::exceptions::PyStopIteration>(py)
+            };
+            if end {
+                Chunk::End
+            } else {
+                // Headers are already sent: all that is left is to log and end the connection.
+                e.print(py);
+                Chunk::Failed
+            }
+        }
+    }
 }
 
 impl CallContext<'_> {
@@ -653,6 +745,40 @@ fn write_py_response(
     let body = response.getattr(pyo3::intern!(py, "body"))?;
     let body = body.cast::<PyBytes>().map_err(PyErr::from)?;
     let headers = response.getattr(pyo3::intern!(py, "raw_headers"))?;
+    let mut opts = *opts;
+    let mut streaming = None;
+    let iterator = response
+        .getattr(pyo3::intern!(py, "body_iterator"))
+        .ok()
+        .filter(|i| !i.is_none());
+    if let Some(iterator) = iterator {
+        if !opts.head_only && status_allows_body(status) {
+            let has_length = headers.try_iter()?.filter_map(Result::ok).any(|pair| {
+                pair.get_item(0)
+                    .and_then(|n| n.extract::<Vec<u8>>())
+                    .is_ok_and(|n| n == b"content-length")
+            });
+            let is_async = iterator.hasattr(pyo3::intern!(py, "__aiter__"))?;
+            let iterator = if is_async {
+                iterator.call_method0(pyo3::intern!(py, "__aiter__"))?
+            } else {
+                iterator.call_method0(pyo3::intern!(py, "__iter__"))?
+            };
+            // An HTTP/1.0 client without a length learns where the body ends when the connection does.
+            let close_after = opts.http10 && !has_length;
+            if close_after {
+                opts.close = true;
+                opts.http10_keep_alive = false;
+            }
+            streaming = Some(Streaming {
+                iterator: iterator.unbind(),
+                is_async,
+                chunked: !has_length && !opts.http10,
+                close_after,
+            });
+        }
+    }
+    let opts = &opts;
     let mark = out.len();
     write_head_start(out, status, opts);
     for item in headers.try_iter()? {
@@ -666,9 +792,17 @@ fn write_py_response(
             return Err(e);
         }
     }
-    out.extend_from_slice(b"\r\n");
-    if !opts.head_only && status_allows_body(status) {
-        out.extend_from_slice(body.as_bytes());
+    if let Some(stream) = streaming {
+        if stream.chunked {
+            write_header(out, b"transfer-encoding", b"chunked");
+        }
+        out.extend_from_slice(b"\r\n");
+        *ctx.streaming.borrow_mut() = Some(stream);
+    } else {
+        out.extend_from_slice(b"\r\n");
+        if !opts.head_only && status_allows_body(status) {
+            out.extend_from_slice(body.as_bytes());
+        }
     }
     if response.hasattr(pyo3::intern!(py, "_fastrapi_server_error"))? {
         ctx.server_error.set(true);

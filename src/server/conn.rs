@@ -18,7 +18,9 @@ use super::worker::Worker;
 use crate::http::body::{ChunkError, ChunkedDecoder};
 use crate::http::response::{write_protocol_error, WriteOpts};
 use crate::http::{header_storage, parse_head, Framing, HeadError, Method};
-use crate::python::call::{finish_pending, handle, CallContext, Outcome};
+use crate::python::call::{
+    finish_pending, handle, next_chunk, pending_chunk, CallContext, Chunk, Outcome, Streaming,
+};
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Pipelined responses are written once this much is buffered, even if more requests wait.
@@ -66,6 +68,7 @@ struct OwnedOpts {
     head_only: bool,
     close: bool,
     http10_keep_alive: bool,
+    http10: bool,
 }
 
 impl OwnedOpts {
@@ -75,6 +78,7 @@ impl OwnedOpts {
             close: self.close,
             http10_keep_alive: self.http10_keep_alive,
             server,
+            http10: self.http10,
         }
     }
 }
@@ -90,6 +94,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         background: Default::default(),
         spooled_body: Default::default(),
         server_error: Default::default(),
+        streaming: Default::default(),
     };
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut wbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -157,6 +162,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                                 head_only: head.method == Method::Head,
                                 close: !head.keep_alive || worker.shutdown.is_stopped(),
                                 http10_keep_alive: head.version == 0 && head.keep_alive,
+                                http10: head.version == 0,
                             };
                             *ctx.spooled_body.borrow_mut() = spooled.take();
                             let outcome =
@@ -189,6 +195,17 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     }
                     pending.task.wait().await;
                     finish_pending(&ctx, pending, &mut wbuf, &opts.with_server(server));
+                }
+                let streaming = ctx.streaming.borrow_mut().take();
+                if let Some(streaming) = streaming {
+                    if flush(&mut stream, &mut wbuf).await.is_err()
+                        || !send_stream(&mut stream, &ctx, &streaming).await
+                    {
+                        return;
+                    }
+                    if streaming.close_after {
+                        return;
+                    }
                 }
                 if ctx.has_background() {
                     // Background work starts once its response is on the wire.
@@ -365,6 +382,45 @@ fn temp_file() -> std::io::Result<std::fs::File> {
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sends a streaming body as the iterator produces it; each write completes before the next
+/// chunk is asked for, so a slow client slows the producer instead of filling memory.
+/// `false`: the connection can not be reused (client gone, or the iterator failed).
+async fn send_stream(stream: &mut TcpStream, ctx: &CallContext<'_>, streaming: &Streaming) -> bool {
+    loop {
+        let chunk = match next_chunk(ctx, streaming) {
+            Chunk::Pending(task) => {
+                task.wait().await;
+                pending_chunk(&task)
+            }
+            chunk => chunk,
+        };
+        match chunk {
+            Chunk::Data(data) if data.is_empty() => continue,
+            Chunk::Data(data) => {
+                let frame = if streaming.chunked {
+                    let mut frame = Vec::with_capacity(data.len() + 16);
+                    frame.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                    frame.extend_from_slice(&data);
+                    frame.extend_from_slice(b"\r\n");
+                    frame
+                } else {
+                    data
+                };
+                if stream.write_all(frame).await.0.is_err() {
+                    return false;
+                }
+            }
+            Chunk::End => {
+                if streaming.chunked && stream.write_all(&b"0\r\n\r\n"[..]).await.0.is_err() {
+                    return false;
+                }
+                return true;
+            }
+            Chunk::Failed | Chunk::Pending(_) => return false,
         }
     }
 }
