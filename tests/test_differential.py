@@ -466,6 +466,38 @@ def test_streaming_same_as_fastapi(streaming_servers, method: str, path: str, kw
              extra_headers=("transfer-encoding", "x-stream", "content-disposition"))
 
 
+@pytest.fixture(scope="module")
+def static_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.static")
+
+
+STATIC_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/static/style.css", {}),
+    ("GET", "/static/data.json", {}),
+    ("HEAD", "/static/style.css", {}),
+    ("GET", "/static/missing.txt", {}),
+    ("GET", "/static/../outside/secret.txt", {}),
+    ("GET", "/static/%2e%2e/outside/secret.txt", {}),
+    ("GET", "/static/sub/%2E%2E/%2E%2E/outside/secret.txt", {}),
+    ("GET", "/static/escape.txt", {}),
+    ("GET", "/static/", {}),
+    ("GET", "/static", {}),
+    ("POST", "/static/style.css", {}),
+    ("GET", "/site/", {}),
+    ("GET", "/site/sub", {}),
+    ("GET", "/site/sub/", {}),
+    ("GET", "/site/nothing-here", {}),
+    ("GET", "/static/style.css", {"headers": {"If-None-Match": "*"}}),
+    ("GET", "/api", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), STATIC_REQUESTS,
+                         ids=[f"{m} {p} {k}" for m, p, k in STATIC_REQUESTS])
+def test_static_files_same_as_starlette(static_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*static_servers, method, path, kwargs, extra_headers=("allow",))
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)

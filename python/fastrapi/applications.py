@@ -170,7 +170,7 @@ class FastAPI:
         self._core: _fastrapi.AppCore | None = None
 
     @property
-    def routes(self) -> list[APIRoute]:
+    def routes(self) -> list[Any]:
         return self.router.routes
 
     # -- the decorators FastAPI apps use --------------------------------------------------
@@ -209,6 +209,10 @@ class FastAPI:
 
     def on_event(self, event_type: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
         return self.router.on_event(event_type)
+
+    def mount(self, path: str, app: Any, name: str | None = None) -> None:
+        """Serve ``app`` (``StaticFiles``) under ``path``."""
+        self.router.mount(path, app, name)
 
     def add_event_handler(self, event_type: str, func: Callable[[], Any]) -> None:
         self.router.add_event_handler(event_type, func)

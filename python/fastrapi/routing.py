@@ -207,6 +207,50 @@ def _render_with_class(response_class: type[Response], status_code: int | None, 
     return response_class(jsonable_encoder(value), **kwargs)
 
 
+class Mount:
+    """An application served under a path prefix (``app.mount``). ``StaticFiles`` for now."""
+
+    def __init__(self, path: str, app: Any, name: str | None = None) -> None:
+        from fastrapi.staticfiles import StaticFiles
+
+        if path and not path.startswith("/"):
+            raise FastAPIError("Routed paths must start with '/'")
+        if not isinstance(app, StaticFiles):
+            raise FastAPIError(
+                f"mounting {type(app).__name__} is not supported by this version of fastrapi yet "
+                "(StaticFiles can be mounted)"
+            )
+        self.path = path.rstrip("/")
+        self.app = app
+        self.name = name
+
+    def compile(self, app: Any = None, *, strict_content_type: bool = True, force_solver: bool = False) -> RoutePlan:
+        from fastrapi.requests import Request
+
+        mounted = self.app
+
+        async def solve(data: Any) -> Response:
+            request = Request(data, app)
+            route_path = data.path_params.get("path", "")
+
+            async def endpoint(req: Any) -> Response:
+                return await mounted.handle(req, route_path)  # type: ignore[no-any-return]
+
+            return await app.run_request(request, endpoint)  # type: ignore[no-any-return]
+
+        return RoutePlan(
+            path=self.path + "/{path:path}",
+            methods=["*"],
+            endpoint=solve,
+            is_async=True,
+            params=[],
+            body=None,
+            status_code=200,
+            serialize=None,
+            solver=solve,
+        )
+
+
 class APIRouter:
     def __init__(
         self,
@@ -234,7 +278,7 @@ class APIRouter:
         self.redirect_slashes = redirect_slashes
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
-        self.routes: list[APIRoute] = []
+        self.routes: list[Any] = []
         self.on_startup: list[Callable[[], Any]] = []
         self.on_shutdown: list[Callable[[], Any]] = []
 
@@ -299,6 +343,9 @@ class APIRouter:
             if prefix.endswith("/"):
                 raise FastAPIError("A path prefix must not end with '/', as the routes will start with '/'")
         for route in router.routes:
+            if isinstance(route, Mount):
+                self.routes.append(Mount(self.prefix + prefix + route.path, route.app, route.name))
+                continue
             self.add_api_route(
                 prefix + route.path,
                 route.endpoint,
@@ -326,6 +373,9 @@ class APIRouter:
             )
         self.on_startup.extend(router.on_startup)
         self.on_shutdown.extend(router.on_shutdown)
+
+    def mount(self, path: str, app: Any, name: str | None = None) -> None:
+        self.routes.append(Mount(self.prefix + path, app, name))
 
     def add_event_handler(self, event_type: str, func: Callable[[], Any]) -> None:
         if event_type == "startup":

@@ -18,6 +18,8 @@ use crate::http::Method;
 /// The methods a route answers.
 #[derive(Clone, Debug)]
 pub struct Methods {
+    /// `"*"`: every method (mounted applications decide for themselves).
+    any: bool,
     known: Vec<Method>,
     other: Vec<String>,
     /// The `Allow` header value, in registration order.
@@ -41,6 +43,7 @@ impl Methods {
             seen.push(upper);
         }
         Methods {
+            any: seen.iter().any(|m| m == "*"),
             known,
             other,
             allow: seen.join(", "),
@@ -48,6 +51,9 @@ impl Methods {
     }
 
     pub fn allows(&self, method: Method, method_str: &str) -> bool {
+        if self.any {
+            return true;
+        }
         match method {
             Method::Other => self.other.iter().any(|m| m == method_str),
             m => self.known.contains(&m),
