@@ -35,9 +35,7 @@ impl From<FastrapiError> for PyErr {
     fn from(e: FastrapiError) -> PyErr {
         match e {
             FastrapiError::Config(m) => PyValueError::new_err(m),
-            FastrapiError::Io(e) => {
-                PyOSError::new_err((e.raw_os_error().unwrap_or(0), e.to_string()))
-            }
+            FastrapiError::Io(e) => PyOSError::new_err((e.raw_os_error().unwrap_or(0), e.to_string())),
             FastrapiError::Runtime(m) => PyRuntimeError::new_err(m),
         }
     }

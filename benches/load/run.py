@@ -109,6 +109,8 @@ SERVERS: dict[str, Server] = {
     for s in [
         Server("fastrapi-uring", "fastrapi (io_uring)", "fastrapi", "io_uring", ("hello", "item", "post")),
         Server("fastrapi-epoll", "fastrapi (epoll)", "fastrapi", "epoll", ("hello", "item", "post")),
+        # The same app with CORS + GZip + TrustedHost configured: the cost of native middleware.
+        Server("fastrapi-mw", "fastrapi (io_uring) + CORS, GZip, TrustedHost", "fastrapi-mw", "io_uring", ("hello",)),
         Server("fastapi", "FastAPI + uvicorn", "fastapi", None, ("hello", "item", "post")),
         # The ceiling answers hello-world to everything, so it only makes sense for /hello.
         Server("ceiling-uring", "pure Rust ceiling (io_uring)", "ceiling", "io_uring", ("hello",)),
@@ -144,7 +146,9 @@ def server_command(server: Server, port: int, args: argparse.Namespace) -> tuple
             "--host", HOST, "--port", str(port),
             "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
         ]  # fmt: skip
-    elif server.kind == "fastrapi":
+    elif server.kind in ("fastrapi", "fastrapi-mw"):
+        if server.kind == "fastrapi-mw":
+            env["FASTRAPI_BENCH_MIDDLEWARE"] = "1"
         # An in-place build (maturin develop) leaves the extension in python/fastrapi/:
         # make that tree importable even when the package is not installed.
         if glob.glob(str(REPO / "python" / "fastrapi" / "_fastrapi*.so")):

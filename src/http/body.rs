@@ -34,12 +34,7 @@ const MAX_LINE: usize = 4096;
 
 impl ChunkedDecoder {
     pub fn new(max_body: usize) -> Self {
-        ChunkedDecoder {
-            state: State::Size,
-            remaining: 0,
-            max_body,
-            decoded: 0,
-        }
+        ChunkedDecoder { state: State::Size, remaining: 0, max_body, decoded: 0 }
     }
 
     pub fn is_done(&self) -> bool {
@@ -69,9 +64,7 @@ impl ChunkedDecoder {
                     }
                     let mut size: usize = 0;
                     for b in hex {
-                        let digit = (*b as char)
-                            .to_digit(16)
-                            .ok_or(ChunkError::Invalid("invalid chunk size"))?;
+                        let digit = (*b as char).to_digit(16).ok_or(ChunkError::Invalid("invalid chunk size"))?;
                         size = size * 16 + digit as usize;
                     }
                     pos += eol + 2;
@@ -172,9 +165,6 @@ mod tests {
         assert!(decode_all(&[b"3\r\nabcX\r\n"]).is_err());
         assert!(decode_all(&[b"fffffffffffffffff\r\n"]).is_err());
         let mut d = ChunkedDecoder::new(4);
-        assert_eq!(
-            d.feed(b"5\r\nhello\r\n", &mut Vec::new()),
-            Err(ChunkError::TooLarge)
-        );
+        assert_eq!(d.feed(b"5\r\nhello\r\n", &mut Vec::new()), Err(ChunkError::TooLarge));
     }
 }

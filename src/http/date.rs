@@ -15,10 +15,7 @@ thread_local! {
 /// Appends the current IMF-fixdate (29 bytes, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`).
 pub fn append_date(out: &mut Vec<u8>) {
     let now = SystemTime::now();
-    let second = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let second = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();
         if cached.second != second {

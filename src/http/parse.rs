@@ -13,11 +13,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_head_bytes: 16 * 1024,
-            max_headers: 100,
-            max_body_bytes: 16 * 1024 * 1024,
-        }
+        Limits { max_head_bytes: 16 * 1024, max_headers: 100, max_body_bytes: 16 * 1024 * 1024 }
     }
 }
 
@@ -90,10 +86,7 @@ pub struct Head<'b> {
 impl<'b> Head<'b> {
     /// First value of a header, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
     }
 }
 
@@ -132,11 +125,7 @@ pub fn parse_head<'b>(
     let head_len = match req.parse_with_uninit_headers(buf, &mut storage[..max_headers]) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            return if buf.len() > limits.max_head_bytes {
-                Err(HeadError::TooLarge)
-            } else {
-                Ok(None)
-            };
+            return if buf.len() > limits.max_head_bytes { Err(HeadError::TooLarge) } else { Ok(None) };
         }
         Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
         Err(_) => return Err(HeadError::Invalid("malformed request head")),
@@ -182,9 +171,7 @@ pub fn parse_head<'b>(
             if v.eq_ignore_ascii_case(b"chunked") {
                 chunked = true;
             } else if version == 0 {
-                return Err(HeadError::Invalid(
-                    "Transfer-Encoding in an HTTP/1.0 request",
-                ));
+                return Err(HeadError::Invalid("Transfer-Encoding in an HTTP/1.0 request"));
             } else {
                 return Err(HeadError::UnsupportedTransferEncoding);
             }
@@ -212,11 +199,7 @@ pub fn parse_head<'b>(
         return Err(HeadError::Invalid("HTTP/1.1 request without Host"));
     }
     let framing = match (chunked, content_length) {
-        (true, Some(_)) => {
-            return Err(HeadError::Invalid(
-                "both Content-Length and Transfer-Encoding",
-            ))
-        }
+        (true, Some(_)) => return Err(HeadError::Invalid("both Content-Length and Transfer-Encoding")),
         (true, None) => Framing::Chunked,
         (false, Some(0)) | (false, None) => Framing::None,
         (false, Some(n)) => {
@@ -226,11 +209,7 @@ pub fn parse_head<'b>(
             Framing::Length(n)
         }
     };
-    let keep_alive = if version == 1 {
-        !conn_close
-    } else {
-        conn_keep_alive && !conn_close
-    };
+    let keep_alive = if version == 1 { !conn_close } else { conn_keep_alive && !conn_close };
     Ok(Some(Head {
         method: Method::parse(method_str),
         method_str,
@@ -261,14 +240,8 @@ fn parse_content_length(value: &[u8]) -> Result<usize, HeadError> {
 }
 
 pub fn trim(v: &[u8]) -> &[u8] {
-    let start = v
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(v.len());
-    let end = v
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
+    let start = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
     &v[start..end]
 }
 
@@ -282,16 +255,7 @@ mod tests {
         let mut storage = header_storage();
         let limits = Limits::default();
         parse_head(raw, &mut storage, &limits).map(|o| {
-            o.map(|h| {
-                (
-                    h.method,
-                    h.path.to_string(),
-                    h.query.to_string(),
-                    h.framing,
-                    h.keep_alive,
-                    h.head_len,
-                )
-            })
+            o.map(|h| (h.method, h.path.to_string(), h.query.to_string(), h.framing, h.keep_alive, h.head_len))
         })
     }
 
@@ -301,14 +265,7 @@ mod tests {
         let (m, p, q, f, ka, n) = parse(raw).unwrap().unwrap();
         assert_eq!(
             (m, p.as_str(), q.as_str(), f, ka, n),
-            (
-                Method::Get,
-                "/items/1",
-                "q=x",
-                Framing::None,
-                true,
-                raw.len()
-            )
+            (Method::Get, "/items/1", "q=x", Framing::None, true, raw.len())
         );
     }
 
@@ -320,18 +277,8 @@ mod tests {
     #[test]
     fn http10_closes_unless_keep_alive() {
         assert!(!parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().unwrap().4);
-        assert!(
-            parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-                .unwrap()
-                .unwrap()
-                .4
-        );
-        assert!(
-            !parse(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-                .unwrap()
-                .unwrap()
-                .4
-        );
+        assert!(parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap().unwrap().4);
+        assert!(!parse(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap().unwrap().4);
     }
 
     #[test]
@@ -344,16 +291,14 @@ mod tests {
         assert_eq!(parse(same).unwrap().unwrap().3, Framing::Length(3));
         let signed = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n";
         assert!(matches!(parse(signed), Err(HeadError::Invalid(_))));
-        let te_twice = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let te_twice =
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n";
         assert!(matches!(parse(te_twice), Err(HeadError::Invalid(_))));
     }
 
     #[test]
     fn limits() {
-        let big = format!(
-            "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
-            "a".repeat(20_000)
-        );
+        let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n", "a".repeat(20_000));
         assert_eq!(parse(big.as_bytes()), Err(HeadError::TooLarge));
         let mut many = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
         for i in 0..120 {
@@ -367,17 +312,8 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid() {
-        assert!(matches!(
-            parse(b"\x00\x01\x02 nonsense\r\n\r\n"),
-            Err(HeadError::Invalid(_))
-        ));
-        assert!(matches!(
-            parse(b"GET / HTTP/1.1\r\n\r\n"),
-            Err(HeadError::Invalid(_))
-        ));
-        assert!(matches!(
-            parse(b"GET http://x/ HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Err(HeadError::Invalid(_))
-        ));
+        assert!(matches!(parse(b"\x00\x01\x02 nonsense\r\n\r\n"), Err(HeadError::Invalid(_))));
+        assert!(matches!(parse(b"GET / HTTP/1.1\r\n\r\n"), Err(HeadError::Invalid(_))));
+        assert!(matches!(parse(b"GET http://x/ HTTP/1.1\r\nHost: a\r\n\r\n"), Err(HeadError::Invalid(_))));
     }
 }

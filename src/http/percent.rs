@@ -6,10 +6,7 @@ use std::borrow::Cow;
 /// Decodes `%XX` escapes; with `plus_is_space`, `+` becomes a space (query strings).
 pub fn decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     let bytes = s.as_bytes();
-    if !bytes
-        .iter()
-        .any(|b| *b == b'%' || (plus_is_space && *b == b'+'))
-    {
+    if !bytes.iter().any(|b| *b == b'%' || (plus_is_space && *b == b'+')) {
         return Cow::Borrowed(s);
     }
     let mut out = Vec::with_capacity(bytes.len());

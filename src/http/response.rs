@@ -18,10 +18,7 @@ pub struct WriteOpts<'a> {
 }
 
 pub fn reason(status: u16) -> &'static str {
-    http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("")
+    http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
 }
 
 /// Writes the status line and the headers every response carries (`date`, `server`, `connection`).
@@ -91,21 +88,8 @@ pub fn status_allows_body(status: u16) -> bool {
 
 /// A short plain-text error for requests that never reached the app (400, 413, 431, …).
 pub fn write_protocol_error(out: &mut Vec<u8>, status: u16, message: &str, server: Option<&[u8]>) {
-    let opts = WriteOpts {
-        head_only: false,
-        close: true,
-        http10_keep_alive: false,
-        server,
-        http10: false,
-    };
-    write_full(
-        out,
-        status,
-        Some(b"text/plain; charset=utf-8"),
-        &[],
-        message.as_bytes(),
-        &opts,
-    );
+    let opts = WriteOpts { head_only: false, close: true, http10_keep_alive: false, server, http10: false };
+    write_full(out, status, Some(b"text/plain; charset=utf-8"), &[], message.as_bytes(), &opts);
 }
 
 /// Response headers as a list, with Starlette's `MutableHeaders` assignment rule.
@@ -142,11 +126,7 @@ impl HeaderList {
     }
 
     pub fn get_all(&self, name: &str) -> Vec<Vec<u8>> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v.clone())
-            .collect()
+        self.0.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v.clone()).collect()
     }
 
     pub fn write(&self, out: &mut Vec<u8>) {
@@ -156,18 +136,32 @@ impl HeaderList {
     }
 }
 
+/// Where the head of the response written at `from` ends (the index of its blank line).
+pub fn head_end(out: &[u8], from: usize) -> Option<usize> {
+    out[from..].windows(4).position(|w| w == b"\r\n\r\n").map(|p| from + p)
+}
+
+/// Whether the head between `from` and `end` has a header called `name` (lower-case).
+pub fn head_has(out: &[u8], from: usize, end: usize, name: &[u8]) -> bool {
+    out[from..end + 2].split(|b| *b == b'\n').skip(1).any(|line| {
+        line.len() > name.len() && line[name.len()] == b':' && line[..name.len()].eq_ignore_ascii_case(name)
+    })
+}
+
+/// Appends one header line to the head written at `from` (the body that follows is kept).
+pub fn insert_header(out: &mut Vec<u8>, end: usize, name: &[u8], value: &[u8]) {
+    let mut line = Vec::with_capacity(name.len() + value.len() + 4);
+    line.extend_from_slice(name);
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(value);
+    line.extend_from_slice(b"\r\n");
+    out.splice(end + 2..end + 2, line);
+}
+
 /// Lets `edit` change the status-aware headers and the body of the response that starts at
 /// `from` and runs to the end of `out` (written without a body for HEAD requests).
-pub fn rewrite_response(
-    out: &mut Vec<u8>,
-    from: usize,
-    edit: impl FnOnce(u16, &mut HeaderList, &mut Vec<u8>),
-) {
-    let Some(end) = out[from..]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| from + p)
-    else {
+pub fn rewrite_response(out: &mut Vec<u8>, from: usize, edit: impl FnOnce(u16, &mut HeaderList, &mut Vec<u8>)) {
+    let Some(end) = out[from..].windows(4).position(|w| w == b"\r\n\r\n").map(|p| from + p) else {
         return;
     };
     let mut body = out.split_off(end + 4);
@@ -183,11 +177,7 @@ pub fn rewrite_response(
 /// Lets `edit` change the headers of the response whose head starts at `from` in `out`,
 /// then writes the head back in place (the body that follows is kept).
 pub fn rewrite_head(out: &mut Vec<u8>, from: usize, edit: impl FnOnce(&mut HeaderList)) {
-    let Some(end) = out[from..]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| from + p)
-    else {
+    let Some(end) = out[from..].windows(4).position(|w| w == b"\r\n\r\n").map(|p| from + p) else {
         return;
     };
     let head = &out[from..end];
@@ -218,13 +208,7 @@ mod tests {
     #[test]
     fn full_response() {
         let mut out = Vec::new();
-        let opts = WriteOpts {
-            head_only: false,
-            close: false,
-            http10_keep_alive: false,
-            server: None,
-            http10: false,
-        };
+        let opts = WriteOpts { head_only: false, close: false, http10_keep_alive: false, server: None, http10: false };
         write_full(&mut out, 200, Some(b"application/json"), &[], b"{}", &opts);
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 200 OK\r\ndate: "));
@@ -240,50 +224,24 @@ mod tests {
             h.set("vary", &vary);
             h.set("y", b"2");
         });
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "prefixHTTP/1.1 200 OK\r\nvary: a, b\r\nx: 1\r\ny: 2\r\n\r\nbody"
-        );
+        assert_eq!(String::from_utf8(out).unwrap(), "prefixHTTP/1.1 200 OK\r\nvary: a, b\r\nx: 1\r\ny: 2\r\n\r\nbody");
     }
 
     #[test]
     fn head_and_no_content() {
         let mut out = Vec::new();
-        let opts = WriteOpts {
-            head_only: true,
-            close: true,
-            http10_keep_alive: false,
-            server: Some(b"x"),
-            http10: false,
-        };
+        let opts =
+            WriteOpts { head_only: true, close: true, http10_keep_alive: false, server: Some(b"x"), http10: false };
         write_full(&mut out, 200, Some(b"text/plain"), &[], b"hello", &opts);
         let s = String::from_utf8(out).unwrap();
         assert!(
-            s.contains("content-length: 5\r\n")
-                && s.contains("connection: close\r\n")
-                && s.contains("server: x\r\n")
+            s.contains("content-length: 5\r\n") && s.contains("connection: close\r\n") && s.contains("server: x\r\n")
         );
         assert!(s.ends_with("\r\n\r\n"));
         let mut out = Vec::new();
-        let opts = WriteOpts {
-            head_only: false,
-            close: false,
-            http10_keep_alive: false,
-            server: None,
-            http10: false,
-        };
-        write_full(
-            &mut out,
-            204,
-            Some(b"application/json"),
-            &[],
-            b"null",
-            &opts,
-        );
+        let opts = WriteOpts { head_only: false, close: false, http10_keep_alive: false, server: None, http10: false };
+        write_full(&mut out, 204, Some(b"application/json"), &[], b"null", &opts);
         let text = String::from_utf8(out).unwrap();
-        assert!(
-            !text.contains("content-length")
-                && text.ends_with("content-type: application/json\r\n\r\n")
-        );
+        assert!(!text.contains("content-length") && text.ends_with("content-type: application/json\r\n\r\n"));
     }
 }

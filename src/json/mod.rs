@@ -69,10 +69,9 @@ impl<'a, 'py> JsonEncoder<'a, 'py> {
                 // The fallback returns plain JSON types; a second miss means it could not convert.
                 JsonEncoder { fallback: None }.value(&converted, out, depth)
             }
-            None => Err(PyTypeError::new_err(format!(
-                "Object of type {} is not JSON serializable",
-                obj.get_type().name()?
-            ))),
+            None => {
+                Err(PyTypeError::new_err(format!("Object of type {} is not JSON serializable", obj.get_type().name()?)))
+            }
         }
     }
 
@@ -99,12 +98,7 @@ impl<'a, 'py> JsonEncoder<'a, 'py> {
         self.seq(list.iter(), out, depth)
     }
 
-    fn seq(
-        &self,
-        items: impl Iterator<Item = Bound<'py, PyAny>>,
-        out: &mut Vec<u8>,
-        depth: usize,
-    ) -> PyResult<()> {
+    fn seq(&self, items: impl Iterator<Item = Bound<'py, PyAny>>, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
         if depth >= MAX_DEPTH {
             return Err(PyValueError::new_err("maximum JSON nesting depth exceeded"));
         }
@@ -180,16 +174,10 @@ fn write_int(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResult<()> {
 /// when the decimal point would fall before -4 or after 16 digits).
 pub fn write_float(v: f64, out: &mut Vec<u8>) -> PyResult<()> {
     if !v.is_finite() {
-        return Err(PyValueError::new_err(
-            "Out of range float values are not JSON compliant",
-        ));
+        return Err(PyValueError::new_err("Out of range float values are not JSON compliant"));
     }
     if v == 0.0 {
-        out.extend_from_slice(if v.is_sign_negative() {
-            b"-0.0"
-        } else {
-            b"0.0"
-        });
+        out.extend_from_slice(if v.is_sign_negative() { b"-0.0" } else { b"0.0" });
         return Ok(());
     }
     let mut buf = [0u8; 48];
@@ -205,10 +193,8 @@ pub fn write_float(v: f64, out: &mut Vec<u8>) -> PyResult<()> {
     };
     let e_at = text.iter().position(|b| *b == b'e').unwrap_or(text.len());
     let mantissa = &text[..e_at];
-    let exponent: i32 = std::str::from_utf8(&text[(e_at + 1).min(text.len())..])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let exponent: i32 =
+        std::str::from_utf8(&text[(e_at + 1).min(text.len())..]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     let mut digits = [0u8; 24];
     let mut n = 0;
     for &b in mantissa {
@@ -348,10 +334,7 @@ mod tests {
     fn escapes() {
         let mut out = Vec::new();
         escape_str("a\"b\\c\nd\u{1}é€".as_bytes(), &mut out);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "\"a\\\"b\\\\c\\nd\\u0001é€\""
-        );
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\nd\\u0001é€\"");
     }
 }
 

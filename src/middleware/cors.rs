@@ -33,9 +33,10 @@ impl Cors {
     pub fn from_py(config: &Bound<'_, PyAny>) -> PyResult<Cors> {
         let regex: Option<String> = config.getattr("allow_origin_regex")?.extract()?;
         let allow_origin_regex = match regex {
-            Some(pattern) => Some(regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-                pyo3::exceptions::PyValueError::new_err(format!("allow_origin_regex: {e}"))
-            })?),
+            Some(pattern) => Some(
+                regex::Regex::new(&format!("^(?:{pattern})$"))
+                    .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("allow_origin_regex: {e}")))?,
+            ),
             None => None,
         };
         Ok(Cors {
@@ -55,10 +56,7 @@ impl Cors {
 
     fn is_allowed_origin(&self, origin: &str) -> bool {
         self.allow_all_origins
-            || self
-                .allow_origin_regex
-                .as_ref()
-                .is_some_and(|r| r.is_match(origin))
+            || self.allow_origin_regex.as_ref().is_some_and(|r| r.is_match(origin))
             || self.allow_origins.iter().any(|o| o == origin)
     }
 
@@ -87,18 +85,12 @@ impl Cors {
                 headers.set("access-control-allow-headers", requested);
             } else {
                 let requested = latin1(requested).to_lowercase();
-                if requested
-                    .split(',')
-                    .any(|h| !self.allow_headers.iter().any(|a| a == h.trim()))
-                {
+                if requested.split(',').any(|h| !self.allow_headers.iter().any(|a| a == h.trim())) {
                     failures.push("headers");
                 }
             }
         }
-        if head
-            .header("access-control-request-private-network")
-            .is_some()
-        {
+        if head.header("access-control-request-private-network").is_some() {
             if self.allow_private_network {
                 headers.set("access-control-allow-private-network", b"true");
             } else {
@@ -106,18 +98,10 @@ impl Cors {
             }
         }
         if failures.is_empty() {
-            return Some(Preflight {
-                status: 200,
-                headers,
-                body: b"OK".to_vec(),
-            });
+            return Some(Preflight { status: 200, headers, body: b"OK".to_vec() });
         }
         let text = format!("Disallowed CORS {}", failures.join(", "));
-        Some(Preflight {
-            status: 400,
-            headers,
-            body: text.into_bytes(),
-        })
+        Some(Preflight { status: 400, headers, body: text.into_bytes() })
     }
 
     /// Adds the CORS headers of a simple (non-preflight) response.
@@ -129,9 +113,7 @@ impl Cors {
             }
         }
         match origin {
-            Some(origin) if self.allow_all_origins && self.allow_credentials => {
-                allow_explicit(headers, &origin)
-            }
+            Some(origin) if self.allow_all_origins && self.allow_credentials => allow_explicit(headers, &origin),
             Some(origin) if !self.allow_all_origins && self.is_allowed_origin(&origin) => {
                 allow_explicit(headers, &origin)
             }

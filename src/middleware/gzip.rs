@@ -23,19 +23,14 @@ impl GZip {
         })
     }
 
+    pub fn minimum_size(&self) -> usize {
+        self.minimum_size
+    }
+
     /// Compresses `body` in place when the client accepts gzip and the response qualifies;
     /// a large response always gets `Vary: Accept-Encoding`.
-    pub fn apply(
-        &self,
-        accepts_gzip: bool,
-        status: u16,
-        headers: &mut HeaderList,
-        body: &mut Vec<u8>,
-    ) {
-        if !headers.get_all("content-encoding").is_empty()
-            || status == 206
-            || self.excluded(headers)
-        {
+    pub fn apply(&self, accepts_gzip: bool, status: u16, headers: &mut HeaderList, body: &mut Vec<u8>) {
+        if !headers.get_all("content-encoding").is_empty() || status == 206 || self.excluded(headers) {
             return;
         }
         if body.len() < self.minimum_size {
@@ -47,10 +42,8 @@ impl GZip {
         if !accepts_gzip {
             return;
         }
-        let mut encoder = flate2::write::GzEncoder::new(
-            Vec::with_capacity(body.len() / 2),
-            flate2::Compression::new(self.level),
-        );
+        let mut encoder =
+            flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 2), flate2::Compression::new(self.level));
         if encoder.write_all(body).is_err() {
             return;
         }
@@ -71,8 +64,6 @@ impl GZip {
         let media_type = text.split(';').next().unwrap_or("").trim().to_string();
         let wildcard = format!("{}/*", media_type.split('/').next().unwrap_or(""));
         let grpc = media_type.starts_with("application/grpc+");
-        self.exclude
-            .iter()
-            .any(|e| *e == media_type || *e == wildcard || (grpc && e == "application/grpc"))
+        self.exclude.iter().any(|e| *e == media_type || *e == wildcard || (grpc && e == "application/grpc"))
     }
 }

@@ -27,9 +27,7 @@ impl Layer {
             "trusted_host" => Ok(Layer::TrustedHost(TrustedHost::from_py(item)?)),
             "gzip" => Ok(Layer::GZip(GZip::from_py(item)?)),
             "https_redirect" => Ok(Layer::HttpsRedirect),
-            other => Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "unknown native middleware {other:?}"
-            ))),
+            other => Err(pyo3::exceptions::PyValueError::new_err(format!("unknown native middleware {other:?}"))),
         }
     }
 }
@@ -46,15 +44,11 @@ pub fn https_url(head: &crate::http::Head<'_>, local: std::net::SocketAddr) -> O
         return None;
     }
     let (host, port) = match netloc.rsplit_once(':') {
-        Some((h, p)) if !p.contains(']') && p.bytes().all(|b| b.is_ascii_digit()) => {
-            (h, p.parse::<u32>().ok())
-        }
+        Some((h, p)) if !p.contains(']') && p.bytes().all(|b| b.is_ascii_digit()) => (h, p.parse::<u32>().ok()),
         _ => (netloc.as_str(), None),
     };
     let netloc = if matches!(port, Some(80) | Some(443)) {
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_lowercase()
+        host.trim_start_matches('[').trim_end_matches(']').to_lowercase()
     } else {
         netloc.clone()
     };

@@ -25,9 +25,7 @@ fn derive_key(secret: &[u8]) -> [u8; 20] {
 fn signature(key: &[u8], value: &[u8]) -> Vec<u8> {
     let mut mac = HmacSha1::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(value);
-    URL_SAFE_NO_PAD
-        .encode(mac.finalize().into_bytes())
-        .into_bytes()
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()).into_bytes()
 }
 
 /// `int_to_bytes`: big-endian, no leading zero bytes.
@@ -42,10 +40,7 @@ fn int_to_bytes(mut n: u64) -> Vec<u8> {
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 pub fn sign(secret: &[u8], value: &[u8], timestamp: u64) -> Vec<u8> {
@@ -66,20 +61,12 @@ pub fn unsign(secret: &[u8], signed: &[u8], max_age: Option<u64>, now: u64) -> O
     let (value, sig) = (&signed[..dot], &signed[dot + 1..]);
     let expected = signature(&key, value);
     // Compare in constant time, as itsdangerous does.
-    if expected.len() != sig.len()
-        || expected
-            .iter()
-            .zip(sig)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            != 0
-    {
+    if expected.len() != sig.len() || expected.iter().zip(sig).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
         return None;
     }
     let dot = value.iter().rposition(|b| *b == b'.')?;
     let (payload, stamp) = (&value[..dot], &value[dot + 1..]);
-    let stamp = URL_SAFE_NO_PAD
-        .decode(stamp.strip_suffix(b"=").unwrap_or(stamp))
-        .ok()?;
+    let stamp = URL_SAFE_NO_PAD.decode(stamp.strip_suffix(b"=").unwrap_or(stamp)).ok()?;
     if stamp.len() > 8 {
         return None;
     }
@@ -118,15 +105,8 @@ mod tests {
     #[test]
     fn round_trip_and_tampering() {
         let signed = sign(b"secret", b"eyJhIjogMX0=", 1_700_000_000);
-        assert_eq!(
-            unsign(b"secret", &signed, Some(60), 1_700_000_010),
-            Some(b"eyJhIjogMX0=".to_vec())
-        );
-        assert_eq!(
-            unsign(b"secret", &signed, Some(5), 1_700_000_010),
-            None,
-            "expired"
-        );
+        assert_eq!(unsign(b"secret", &signed, Some(60), 1_700_000_010), Some(b"eyJhIjogMX0=".to_vec()));
+        assert_eq!(unsign(b"secret", &signed, Some(5), 1_700_000_010), None, "expired");
         assert_eq!(unsign(b"other", &signed, None, 0), None, "wrong key");
         let mut tampered = signed.clone();
         tampered[0] ^= 1;

@@ -39,15 +39,21 @@ impl TrustedHost {
             return Some(Rejection::Invalid);
         };
         let host_header: String = raw_host.iter().map(|&b| b as char).collect();
-        let Some(caps) = self.host_syntax.captures(&host_header) else {
-            return Some(Rejection::Invalid);
-        };
-        if let Some(ipv6) = caps.name("ipv6") {
-            if ipv6.as_str().parse::<std::net::Ipv6Addr>().is_err() {
-                return Some(Rejection::Invalid);
+        let host = match simple_host(raw_host) {
+            // Most Host headers are a plain name or address with an optional port.
+            Some(host) => host,
+            None => {
+                let Some(caps) = self.host_syntax.captures(&host_header) else {
+                    return Some(Rejection::Invalid);
+                };
+                if let Some(ipv6) = caps.name("ipv6") {
+                    if ipv6.as_str().parse::<std::net::Ipv6Addr>().is_err() {
+                        return Some(Rejection::Invalid);
+                    }
+                }
+                caps.name("host").map_or("", |m| m.as_str()).to_lowercase()
             }
-        }
-        let host = caps.name("host").map_or("", |m| m.as_str()).to_lowercase();
+        };
         let mut www = false;
         for pattern in &self.allowed_hosts {
             if host == *pattern || (pattern.starts_with('*') && host.ends_with(&pattern[1..])) {
@@ -58,10 +64,7 @@ impl TrustedHost {
             }
         }
         if www && self.www_redirect {
-            let mut url = format!(
-                "http://www.{host_header}{}",
-                crate::router::decode_path(head.path)
-            );
+            let mut url = format!("http://www.{host_header}{}", crate::router::decode_path(head.path));
             if !head.query.is_empty() {
                 url.push('?');
                 url.push_str(head.query);
@@ -70,4 +73,16 @@ impl TrustedHost {
         }
         Some(Rejection::Invalid)
     }
+}
+
+/// `name[:port]` made of letters, digits, dots and dashes: the host, lower-cased, without the
+/// regex. `None` sends anything else through the full grammar.
+fn simple_host(raw: &[u8]) -> Option<String> {
+    let (host, port) = match raw.iter().position(|b| *b == b':') {
+        Some(i) => (&raw[..i], Some(&raw[i + 1..])),
+        None => (raw, None),
+    };
+    let host_ok = !host.is_empty() && host.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-');
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit));
+    (host_ok && port_ok).then(|| String::from_utf8_lossy(host).to_lowercase())
 }

@@ -123,10 +123,7 @@ impl ScalarText {
         (s.len() <= 24).then(|| {
             let mut bytes = [0u8; 24];
             bytes[..s.len()].copy_from_slice(s.as_bytes());
-            ScalarText {
-                bytes,
-                len: s.len(),
-            }
+            ScalarText { bytes, len: s.len() }
         })
     }
 
@@ -146,41 +143,23 @@ fn lookup<'py, 'r>(
     parsed: &mut Parsed<'r>,
 ) -> PyResult<Option<Raw<'py>>> {
     Ok(match plan.location {
-        Location::Path => plan
-            .path_index
-            .and_then(|i| parts.path_params.iter().find(|(pi, _)| *pi == i))
-            .map(|(_, v)| one(py, v)),
+        Location::Path => {
+            plan.path_index.and_then(|i| parts.path_params.iter().find(|(pi, _)| *pi == i)).map(|(_, v)| one(py, v))
+        }
         Location::Query => {
             let pairs = parsed.query.get_or_insert_with(|| parse_query(parts.query));
             if plan.is_sequence {
-                let values: Vec<&str> = pairs
-                    .iter()
-                    .filter(|(k, _)| k == &plan.key)
-                    .map(|(_, v)| v.as_ref())
-                    .collect();
-                (!values.is_empty())
-                    .then(|| PyList::new(py, values))
-                    .transpose()?
-                    .map(Raw::Many)
+                let values: Vec<&str> = pairs.iter().filter(|(k, _)| k == &plan.key).map(|(_, v)| v.as_ref()).collect();
+                (!values.is_empty()).then(|| PyList::new(py, values)).transpose()?.map(Raw::Many)
             } else {
-                pairs
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k == &plan.key)
-                    .map(|(_, v)| one(py, v))
+                pairs.iter().rev().find(|(k, _)| k == &plan.key).map(|(_, v)| one(py, v))
             }
         }
         Location::Header => {
-            let mut matching = parts
-                .headers
-                .iter()
-                .filter(|h| h.name.eq_ignore_ascii_case(&plan.key));
+            let mut matching = parts.headers.iter().filter(|h| h.name.eq_ignore_ascii_case(&plan.key));
             if plan.is_sequence {
                 let values: Vec<String> = matching.map(|h| latin1(h.value)).collect();
-                (!values.is_empty())
-                    .then(|| PyList::new(py, values))
-                    .transpose()?
-                    .map(Raw::Many)
+                (!values.is_empty()).then(|| PyList::new(py, values)).transpose()?.map(Raw::Many)
             } else {
                 matching.next().map(|h| one(py, &latin1(h.value)))
             }
@@ -194,11 +173,7 @@ fn lookup<'py, 'r>(
                     .flat_map(|h| parse_cookies(&latin1(h.value)))
                     .collect()
             });
-            cookies
-                .iter()
-                .rev()
-                .find(|(k, _)| k == &plan.key)
-                .map(|(_, v)| one(py, v))
+            cookies.iter().rev().find(|(k, _)| k == &plan.key).map(|(_, v)| one(py, v))
         }
     })
 }
@@ -250,9 +225,7 @@ fn fast_path<'py>(
         _ => {
             let t = text?.as_str();
             match scalar {
-                Scalar::Int => parse_plain_int(t)
-                    .and_then(|v| v.into_pyobject(py).ok())
-                    .map(Bound::into_any),
+                Scalar::Int => parse_plain_int(t).and_then(|v| v.into_pyobject(py).ok()).map(Bound::into_any),
                 Scalar::Float => parse_plain_float(t).map(|v| PyFloat::new(py, v).into_any()),
                 Scalar::Bool => parse_bool(t).map(|b| PyBool::new(py, b).to_owned().into_any()),
                 _ => None,
@@ -303,10 +276,7 @@ fn missing_error<'py>(py: Python<'py>, plan: &ParamPlan) -> PyResult<Bound<'py, 
     err.set_item(pyo3::intern!(py, "type"), pyo3::intern!(py, "missing"))?;
     let loc = PyTuple::new(py, [plan.loc.0.bind(py), plan.loc.1.bind(py)])?;
     err.set_item(pyo3::intern!(py, "loc"), loc)?;
-    err.set_item(
-        pyo3::intern!(py, "msg"),
-        pyo3::intern!(py, "Field required"),
-    )?;
+    err.set_item(pyo3::intern!(py, "msg"), pyo3::intern!(py, "Field required"))?;
     err.set_item(pyo3::intern!(py, "input"), py.None())?;
     Ok(err.into_any())
 }
@@ -320,29 +290,12 @@ mod tests {
         assert_eq!(parse_plain_int("42"), Some(42));
         assert_eq!(parse_plain_int("-7"), Some(-7));
         assert_eq!(parse_plain_int("0"), Some(0));
-        for bad in [
-            "",
-            "-",
-            "007",
-            "+1",
-            "1.0",
-            " 1",
-            "1_0",
-            "9999999999999999999",
-        ] {
+        for bad in ["", "-", "007", "+1", "1.0", " 1", "1_0", "9999999999999999999"] {
             assert_eq!(parse_plain_int(bad), None, "{bad}");
         }
         assert_eq!(parse_plain_float("1.5"), Some(1.5));
         assert_eq!(parse_plain_float("-3"), Some(-3.0));
-        for bad in [
-            "1.",
-            ".5",
-            "1e5",
-            "nan",
-            "inf",
-            "1.2.3",
-            "1234567890.1234567",
-        ] {
+        for bad in ["1.", ".5", "1e5", "nan", "inf", "1.2.3", "1234567890.1234567"] {
             assert_eq!(parse_plain_float(bad), None, "{bad}");
         }
         assert_eq!(parse_bool("yes"), Some(true));

@@ -31,10 +31,7 @@ pub fn parse_cookies(header: &str) -> Vec<(String, String)> {
             if k.is_empty() && v.is_empty() {
                 return None;
             }
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(v);
+            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
             Some((k.to_string(), v.to_string()))
         })
         .collect()
@@ -47,36 +44,16 @@ mod tests {
     #[test]
     fn query() {
         let q = parse_query("a=1&b=&c&&d=x+y%21&a=2&e=%E2%82%AC&f=%zz");
-        let flat: Vec<(String, String)> = q
-            .into_iter()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let want = [
-            ("a", "1"),
-            ("b", ""),
-            ("c", ""),
-            ("d", "x y!"),
-            ("a", "2"),
-            ("e", "€"),
-            ("f", "%zz"),
-        ];
-        assert_eq!(
-            flat,
-            want.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<Vec<_>>()
-        );
+        let flat: Vec<(String, String)> = q.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let want = [("a", "1"), ("b", ""), ("c", ""), ("d", "x y!"), ("a", "2"), ("e", "€"), ("f", "%zz")];
+        assert_eq!(flat, want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>());
     }
 
     #[test]
     fn cookies() {
         assert_eq!(
             parse_cookies("a=1; b=\"two\" ;c"),
-            vec![
-                ("a".into(), "1".into()),
-                ("b".into(), "two".into()),
-                ("".into(), "c".into())
-            ]
+            vec![("a".into(), "1".into()), ("b".into(), "two".into()), ("".into(), "c".into())]
         );
     }
 }

@@ -105,23 +105,13 @@ impl AsyncBridge {
     pub fn start<'py>(&self, py: Python<'py>, coro: Bound<'py, PyAny>) -> PyResult<Started<'py>> {
         let task = self.spawn.bind(py).call1((coro,))?;
         if task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
-            return Ok(Started::Done(
-                task.call_method0(pyo3::intern!(py, "result")),
-            ));
+            return Ok(Started::Done(task.call_method0(pyo3::intern!(py, "result"))));
         }
         let signal = Rc::new(Signal::default());
-        let waiter = Bound::new(
-            py,
-            TaskWaiter {
-                signal: signal.clone(),
-            },
-        )?;
+        let waiter = Bound::new(py, TaskWaiter { signal: signal.clone() })?;
         task.call_method1(pyo3::intern!(py, "add_done_callback"), (waiter,))?;
         self.kick.notify();
-        Ok(Started::Pending(PendingTask {
-            task: task.unbind(),
-            signal,
-        }))
+        Ok(Started::Pending(PendingTask { task: task.unbind(), signal }))
     }
 
     /// Steps the asyncio loop forever; dropped with the runtime when the worker stops.

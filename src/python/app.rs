@@ -61,11 +61,7 @@ pub struct AppCore {
 
 fn optional_callable(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<Py<PyAny>>> {
     let value = obj.getattr(name)?;
-    Ok(if value.is_none() {
-        None
-    } else {
-        Some(value.unbind())
-    })
+    Ok(if value.is_none() { None } else { Some(value.unbind()) })
 }
 
 fn param_from_py(p: &Bound<'_, PyAny>) -> PyResult<ParamPlan> {
@@ -75,11 +71,7 @@ fn param_from_py(p: &Bound<'_, PyAny>) -> PyResult<ParamPlan> {
         "query" => Location::Query,
         "header" => Location::Header,
         "cookie" => Location::Cookie,
-        other => {
-            return Err(
-                FastrapiError::Config(format!("unknown parameter location {other:?}")).into(),
-            )
-        }
+        other => return Err(FastrapiError::Config(format!("unknown parameter location {other:?}")).into()),
     };
     let scalar = match p.getattr("scalar")?.extract::<String>()?.as_str() {
         "str" => Scalar::Str,
@@ -90,18 +82,11 @@ fn param_from_py(p: &Bound<'_, PyAny>) -> PyResult<ParamPlan> {
     };
     let name: String = p.getattr("name")?.extract()?;
     let alias: String = p.getattr("alias")?.extract()?;
-    let key = if location == Location::Header {
-        alias.to_ascii_lowercase()
-    } else {
-        alias.clone()
-    };
+    let key = if location == Location::Header { alias.to_ascii_lowercase() } else { alias.clone() };
     Ok(ParamPlan {
         name: PyString::intern(py, &name).unbind(),
         location,
-        loc: (
-            PyString::intern(py, location.as_str()).unbind(),
-            PyString::intern(py, &alias).unbind(),
-        ),
+        loc: (PyString::intern(py, location.as_str()).unbind(), PyString::intern(py, &alias).unbind()),
         key,
         scalar,
         required: p.getattr("required")?.extract()?,
@@ -135,36 +120,23 @@ impl AppCore {
         for route in routes.iter() {
             let path: String = route.getattr("path")?.extract()?;
             let methods: Vec<String> = route.getattr("methods")?.extract()?;
-            let id = router
-                .add(&path, &methods)
-                .map_err(|e| FastrapiError::Config(format!("route {path:?}: {e}")))?;
+            let id = router.add(&path, &methods).map_err(|e| FastrapiError::Config(format!("route {path:?}: {e}")))?;
             debug_assert_eq!(id, plans.len());
             let mut params = Vec::new();
             for p in route.getattr("params")?.try_iter()? {
                 let mut plan = param_from_py(&p?)?;
                 if plan.location == Location::Path {
-                    let index = router
-                        .template(id)
-                        .params
-                        .iter()
-                        .position(|(name, _)| *name == plan.key);
+                    let index = router.template(id).params.iter().position(|(name, _)| *name == plan.key);
                     if index.is_none() {
-                        let msg = format!(
-                            "route {path:?}: path parameter {:?} is not in the path",
-                            plan.key
-                        );
+                        let msg = format!("route {path:?}: path parameter {:?} is not in the path", plan.key);
                         return Err(FastrapiError::Config(msg).into());
                     }
                     plan.path_index = index;
                 }
                 params.push(plan);
             }
-            let path_param_names = router
-                .template(id)
-                .params
-                .iter()
-                .map(|(name, _)| PyString::intern(py, name).unbind())
-                .collect();
+            let path_param_names =
+                router.template(id).params.iter().map(|(name, _)| PyString::intern(py, name).unbind()).collect();
             plans.push(RoutePlan {
                 endpoint: route.getattr("endpoint")?.unbind(),
                 is_async: route.getattr("is_async")?.extract()?,
@@ -186,13 +158,7 @@ impl AppCore {
             routing_error: optional_callable(hooks, "routing_error")?,
         };
         Ok(AppCore {
-            inner: Arc::new(CompiledApp {
-                middleware: layers,
-                router,
-                routes: plans,
-                hooks,
-                redirect_slashes,
-            }),
+            inner: Arc::new(CompiledApp { middleware: layers, router, routes: plans, hooks, redirect_slashes }),
         })
     }
 

@@ -9,9 +9,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use super::aio::{AsyncBridge, PendingTask, Started};
 use super::app::{CompiledApp, RoutePlan};
 use super::request::RequestData;
-use crate::http::response::{
-    status_allows_body, write_full, write_head_start, write_header, WriteOpts,
-};
+use crate::http::response::{status_allows_body, write_full, write_head_start, write_header, WriteOpts};
 use crate::http::Head;
 use crate::json::JsonEncoder;
 use crate::middleware::{Layer, Rejection};
@@ -62,33 +60,22 @@ pub fn next_chunk(ctx: &CallContext, stream: &Streaming) -> Chunk {
     Python::attach(|py| {
         let iterator = stream.iterator.bind(py);
         if stream.is_async {
-            let started = iterator
-                .call_method0(pyo3::intern!(py, "__anext__"))
-                .and_then(|coro| ctx.bridge.start(py, coro));
+            let started =
+                iterator.call_method0(pyo3::intern!(py, "__anext__")).and_then(|coro| ctx.bridge.start(py, coro));
             match started {
                 Ok(Started::Done(result)) => chunk_from(py, result, true),
                 Ok(Started::Pending(task)) => Chunk::Pending(task),
                 Err(e) => chunk_from(py, Err(e), true),
             }
         } else {
-            chunk_from(
-                py,
-                iterator.call_method0(pyo3::intern!(py, "__next__")),
-                false,
-            )
+            chunk_from(py, iterator.call_method0(pyo3::intern!(py, "__next__")), false)
         }
     })
 }
 
 /// The chunk a suspended `__anext__` produced.
 pub fn pending_chunk(task: &PendingTask) -> Chunk {
-    Python::attach(|py| {
-        chunk_from(
-            py,
-            task.task.bind(py).call_method0(pyo3::intern!(py, "result")),
-            true,
-        )
-    })
+    Python::attach(|py| chunk_from(py, task.task.bind(py).call_method0(pyo3::intern!(py, "result")), true))
 }
 
 fn chunk_from(py: Python<'_>, item: PyResult<Bound<'_, PyAny>>, is_async: bool) -> Chunk {
@@ -146,13 +133,8 @@ impl CallContext<'_> {
         let tasks: Vec<Py<PyAny>> = self.background.borrow_mut().drain(..).collect();
         Python::attach(|py| {
             for task in tasks {
-                let started = self
-                    .app
-                    .hooks
-                    .run_background
-                    .bind(py)
-                    .call1((task,))
-                    .and_then(|coro| self.bridge.start(py, coro));
+                let started =
+                    self.app.hooks.run_background.bind(py).call1((task,)).and_then(|coro| self.bridge.start(py, coro));
                 match started {
                     Ok(Started::Done(Err(e))) | Err(e) => e.print(py),
                     Ok(_) => {}
@@ -178,13 +160,7 @@ pub struct PendingCall {
 }
 
 /// Answers one request whose head and body are complete, through the app's native middleware.
-pub fn handle(
-    ctx: &CallContext,
-    head: &Head<'_>,
-    body: &[u8],
-    out: &mut Vec<u8>,
-    opts: &WriteOpts,
-) -> Outcome {
+pub fn handle(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<u8>, opts: &WriteOpts) -> Outcome {
     let layers = &ctx.app.middleware;
     if layers.is_empty() {
         return route_request(ctx, head, body, out, opts);
@@ -201,14 +177,7 @@ pub fn handle(
                 None => {}
                 Some(Rejection::Redirect(url)) => {
                     let location = quote_location(&url);
-                    write_full(
-                        out,
-                        307,
-                        None,
-                        &[(b"location", location.as_bytes())],
-                        b"",
-                        opts,
-                    );
+                    write_full(out, 307, None, &[(b"location", location.as_bytes())], b"", opts);
                     answered = true;
                 }
                 Some(Rejection::Invalid) => {
@@ -222,14 +191,7 @@ pub fn handle(
                 match crate::middleware::https_url(head, ctx.local_addr) {
                     Some(url) => {
                         let location = quote_location(&url);
-                        write_full(
-                            out,
-                            307,
-                            None,
-                            &[(b"location", location.as_bytes())],
-                            b"",
-                            opts,
-                        );
+                        write_full(out, 307, None, &[(b"location", location.as_bytes())], b"", opts);
                     }
                     None => {
                         let text = Some(&b"text/plain; charset=utf-8"[..]);
@@ -240,12 +202,8 @@ pub fn handle(
             }
             Layer::Cors(cors) => {
                 if let Some(preflight) = cors.preflight(head) {
-                    let headers: Vec<(&[u8], &[u8])> = preflight
-                        .headers
-                        .0
-                        .iter()
-                        .map(|(n, v)| (n.as_slice(), v.as_slice()))
-                        .collect();
+                    let headers: Vec<(&[u8], &[u8])> =
+                        preflight.headers.0.iter().map(|(n, v)| (n.as_slice(), v.as_slice())).collect();
                     let text = Some(&b"text/plain; charset=utf-8"[..]);
                     write_full(out, preflight.status, text, &headers, &preflight.body, opts);
                     answered = true;
@@ -259,9 +217,7 @@ pub fn handle(
     }
     let facts = RequestFacts {
         origin: head.header("origin").map(<[u8]>::to_vec),
-        accepts_gzip: head
-            .header("accept-encoding")
-            .is_some_and(|v| v.windows(4).any(|w| w == b"gzip")),
+        accepts_gzip: head.header("accept-encoding").is_some_and(|v| v.windows(4).any(|w| w == b"gzip")),
         head_only: opts.head_only,
     };
     if answered {
@@ -289,27 +245,28 @@ pub struct RequestFacts {
 
 /// The way out through `layers` (innermost first) for the response written at `mark`;
 /// a server error (500) passes none of them, as Starlette's outermost error middleware answers it.
-fn leave_layers(
-    ctx: &CallContext,
-    layers: &[Layer],
-    facts: &RequestFacts,
-    out: &mut Vec<u8>,
-    mark: usize,
-) {
+fn leave_layers(ctx: &CallContext, layers: &[Layer], facts: &RequestFacts, out: &mut Vec<u8>, mark: usize) {
     if ctx.server_error.get() {
         return;
     }
+    use crate::http::response::{head_end, head_has, insert_header, rewrite_head, rewrite_response};
     for layer in layers.iter().rev() {
+        let Some(end) = head_end(out, mark) else {
+            return;
+        };
         match layer {
             Layer::Cors(cors) => {
                 let origin = facts.origin.as_deref();
-                crate::http::response::rewrite_head(out, mark, |headers| {
-                    cors.apply(origin, headers)
-                });
+                if origin.is_none() && !head_has(out, mark, end, b"vary") {
+                    // The common case, a request without Origin: only `Vary: Origin` is added.
+                    insert_header(out, end, b"vary", b"Origin");
+                } else {
+                    rewrite_head(out, mark, |headers| cors.apply(origin, headers));
+                }
             }
-            // A HEAD answer carries no body to compress.
-            Layer::GZip(gzip) if !facts.head_only => {
-                crate::http::response::rewrite_response(out, mark, |status, headers, body| {
+            // A HEAD answer carries no body to compress; a small body is left untouched.
+            Layer::GZip(gzip) if !facts.head_only && out.len() - (end + 4) >= gzip.minimum_size() => {
+                rewrite_response(out, mark, |status, headers, body| {
                     gzip.apply(facts.accepts_gzip, status, headers, body)
                 });
             }
@@ -318,13 +275,7 @@ fn leave_layers(
     }
 }
 
-fn route_request(
-    ctx: &CallContext,
-    head: &Head<'_>,
-    body: &[u8],
-    out: &mut Vec<u8>,
-    opts: &WriteOpts,
-) -> Outcome {
+fn route_request(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<u8>, opts: &WriteOpts) -> Outcome {
     let path = decode_path(head.path);
     match ctx.app.router.lookup(&path, head.method, head.method_str) {
         Lookup::Found { route, params } => {
@@ -333,16 +284,7 @@ fn route_request(
         Lookup::MethodNotAllowed { route } => {
             let allow = ctx.app.router.allow_header(route);
             if ctx.app.hooks.routing_error.is_some() {
-                return routing_error_in_python(
-                    ctx,
-                    405,
-                    Some(allow),
-                    head,
-                    &path,
-                    body,
-                    out,
-                    opts,
-                );
+                return routing_error_in_python(ctx, 405, Some(allow), head, &path, body, out, opts);
             }
             write_full(
                 out,
@@ -356,25 +298,11 @@ fn route_request(
         }
         Lookup::NotFound => {
             if let Some(location) = slash_redirect(ctx, head, &path) {
-                write_full(
-                    out,
-                    307,
-                    None,
-                    &[(b"location", location.as_bytes())],
-                    b"",
-                    opts,
-                );
+                write_full(out, 307, None, &[(b"location", location.as_bytes())], b"", opts);
             } else if ctx.app.hooks.routing_error.is_some() {
                 return routing_error_in_python(ctx, 404, None, head, &path, body, out, opts);
             } else {
-                write_full(
-                    out,
-                    404,
-                    Some(JSON),
-                    &[],
-                    br#"{"detail":"Not Found"}"#,
-                    opts,
-                );
+                write_full(out, 404, Some(JSON), &[], br#"{"detail":"Not Found"}"#, opts);
             }
             Outcome::Written
         }
@@ -395,38 +323,16 @@ fn routing_error_in_python(
 ) -> Outcome {
     Python::attach(|py| {
         let started = (|| {
-            let hook = ctx
-                .app
-                .hooks
-                .routing_error
-                .as_ref()
-                .map(|h| h.bind(py).clone());
-            let hook =
-                hook.ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no routing hook"))?;
+            let hook = ctx.app.hooks.routing_error.as_ref().map(|h| h.bind(py).clone());
+            let hook = hook.ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no routing hook"))?;
             let body = PyBytes::new(py, body);
-            let data = RequestData::new(
-                py,
-                head,
-                path,
-                &body,
-                &[],
-                &[],
-                ctx.peer_addr,
-                ctx.local_addr,
-                None,
-            )?;
+            let data = RequestData::new(py, head, path, &body, &[], &[], ctx.peer_addr, ctx.local_addr, None)?;
             let coro = hook.call1((status, allow, data))?;
             ctx.bridge.start(py, coro)
         })();
         match started {
             Ok(Started::Done(result)) => finish_response(py, ctx, result, out, opts),
-            Ok(Started::Pending(task)) => {
-                return Outcome::Pending(PendingCall {
-                    task,
-                    route: None,
-                    facts: None,
-                })
-            }
+            Ok(Started::Pending(task)) => return Outcome::Pending(PendingCall { task, route: None, facts: None }),
             Err(e) => write_exception(py, ctx, e, out, opts),
         }
         Outcome::Written
@@ -445,9 +351,7 @@ fn finish_response(
         if value.is_instance(ctx.app.hooks.response_class.bind(py))? {
             write_py_response(py, ctx, &value, out, opts)
         } else {
-            Err(pyo3::exceptions::PyTypeError::new_err(
-                "an exception handler must return a Response",
-            ))
+            Err(pyo3::exceptions::PyTypeError::new_err("an exception handler must return a Response"))
         }
     });
     if let Err(e) = written {
@@ -460,11 +364,8 @@ fn slash_redirect(ctx: &CallContext, head: &Head<'_>, path: &str) -> Option<Stri
     if !ctx.app.redirect_slashes || path == "/" {
         return None;
     }
-    let toggled: Cow<str> = if path.ends_with('/') {
-        Cow::Borrowed(path.trim_end_matches('/'))
-    } else {
-        Cow::Owned(format!("{path}/"))
-    };
+    let toggled: Cow<str> =
+        if path.ends_with('/') { Cow::Borrowed(path.trim_end_matches('/')) } else { Cow::Owned(format!("{path}/")) };
     if !ctx.app.router.path_matches(&toggled) {
         return None;
     }
@@ -511,9 +412,7 @@ fn call_route(
 ) -> Outcome {
     let plan = &ctx.app.routes[route];
     let result = match &plan.solver {
-        Some(solver) => {
-            solve_in_python(py, ctx, plan, solver, path_params, decoded_path, head, body).map(Some)
-        }
+        Some(solver) => solve_in_python(py, ctx, plan, solver, path_params, decoded_path, head, body).map(Some),
         None => prepare_and_call(py, ctx, plan, path_params, head, body, out, opts),
     };
     let result = match result {
@@ -528,11 +427,7 @@ fn call_route(
         match ctx.bridge.start(py, result) {
             Ok(Started::Done(r)) => finish(py, ctx, plan, r, out, opts),
             Ok(Started::Pending(task)) => {
-                return Outcome::Pending(PendingCall {
-                    task,
-                    route: Some(route),
-                    facts: None,
-                })
+                return Outcome::Pending(PendingCall { task, route: Some(route), facts: None })
             }
             Err(e) => write_exception(py, ctx, e, out, opts),
         }
@@ -562,9 +457,7 @@ fn solve_in_python<'py>(
             // SAFETY: dup of a descriptor we own; Python takes ownership of the copy.
             let fd = unsafe { libc::dup(file.as_raw_fd()) };
             if fd < 0 {
-                return Err(
-                    crate::errors::FastrapiError::Io(std::io::Error::last_os_error()).into(),
-                );
+                return Err(crate::errors::FastrapiError::Io(std::io::Error::last_os_error()).into());
             }
             Some(fd)
         }
@@ -598,11 +491,7 @@ fn prepare_and_call<'py>(
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let kwargs = PyDict::new(py);
     let mut errors = Vec::new();
-    let parts = RequestParts {
-        path_params,
-        query: head.query,
-        headers: head.headers,
-    };
+    let parts = RequestParts { path_params, query: head.query, headers: head.headers };
     params::extract(py, &plan.params, &parts, &kwargs, &mut errors)?;
     let mut body_obj = None;
     if let Some(decoder) = &plan.body {
@@ -613,11 +502,7 @@ fn prepare_and_call<'py>(
         let ok: bool = decoded.get_item(0)?.extract()?;
         let payload = decoded.get_item(1)?;
         if ok {
-            kwargs.update(
-                payload
-                    .cast::<pyo3::types::PyMapping>()
-                    .map_err(PyErr::from)?,
-            )?;
+            kwargs.update(payload.cast::<pyo3::types::PyMapping>().map_err(PyErr::from)?)?;
         } else {
             for err in payload.try_iter()? {
                 errors.push(err?);
@@ -627,12 +512,7 @@ fn prepare_and_call<'py>(
     }
     if !errors.is_empty() {
         let errors = PyList::new(py, errors)?;
-        let response = ctx
-            .app
-            .hooks
-            .validation_error
-            .bind(py)
-            .call1((errors, body_obj))?;
+        let response = ctx.app.hooks.validation_error.bind(py).call1((errors, body_obj))?;
         write_py_response(py, ctx, &response, out, opts)?;
         return Ok(None);
     }
@@ -655,20 +535,11 @@ fn finish(
 }
 
 /// Completes a call whose task suspended, once the task is done.
-pub fn finish_pending(
-    ctx: &CallContext,
-    pending: PendingCall,
-    out: &mut Vec<u8>,
-    opts: &WriteOpts,
-) {
+pub fn finish_pending(ctx: &CallContext, pending: PendingCall, out: &mut Vec<u8>, opts: &WriteOpts) {
     let mark = out.len();
     ctx.server_error.set(false);
     Python::attach(|py| {
-        let result = pending
-            .task
-            .task
-            .bind(py)
-            .call_method0(pyo3::intern!(py, "result"));
+        let result = pending.task.task.bind(py).call_method0(pyo3::intern!(py, "result"));
         match pending.route {
             Some(route) => finish(py, ctx, &ctx.app.routes[route], result, out, opts),
             None => finish_response(py, ctx, result, out, opts),
@@ -700,14 +571,7 @@ fn render(
             }
             if let Ok(bytes) = serialized.cast::<PyBytes>() {
                 // Already JSON (pydantic's dump_json for a response_model).
-                write_full(
-                    out,
-                    plan.status_code,
-                    Some(JSON),
-                    &[],
-                    bytes.as_bytes(),
-                    opts,
-                );
+                write_full(out, plan.status_code, Some(JSON), &[], bytes.as_bytes(), opts);
                 return Ok(());
             }
             &serialized
@@ -739,24 +603,17 @@ fn write_py_response(
     out: &mut Vec<u8>,
     opts: &WriteOpts,
 ) -> PyResult<()> {
-    let status: u16 = response
-        .getattr(pyo3::intern!(py, "status_code"))?
-        .extract()?;
+    let status: u16 = response.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
     let body = response.getattr(pyo3::intern!(py, "body"))?;
     let body = body.cast::<PyBytes>().map_err(PyErr::from)?;
     let headers = response.getattr(pyo3::intern!(py, "raw_headers"))?;
     let mut opts = *opts;
     let mut streaming = None;
-    let iterator = response
-        .getattr(pyo3::intern!(py, "body_iterator"))
-        .ok()
-        .filter(|i| !i.is_none());
+    let iterator = response.getattr(pyo3::intern!(py, "body_iterator")).ok().filter(|i| !i.is_none());
     if let Some(iterator) = iterator {
         if !opts.head_only && status_allows_body(status) {
             let has_length = headers.try_iter()?.filter_map(Result::ok).any(|pair| {
-                pair.get_item(0)
-                    .and_then(|n| n.extract::<Vec<u8>>())
-                    .is_ok_and(|n| n == b"content-length")
+                pair.get_item(0).and_then(|n| n.extract::<Vec<u8>>()).is_ok_and(|n| n == b"content-length")
             });
             let is_async = iterator.hasattr(pyo3::intern!(py, "__aiter__"))?;
             let iterator = if is_async {
@@ -816,21 +673,9 @@ fn write_py_response(
 }
 
 /// Hands an exception to the app's handlers; anything unhandled becomes the prebuilt 500.
-fn write_exception(
-    py: Python<'_>,
-    ctx: &CallContext,
-    err: PyErr,
-    out: &mut Vec<u8>,
-    opts: &WriteOpts,
-) {
+fn write_exception(py: Python<'_>, ctx: &CallContext, err: PyErr, out: &mut Vec<u8>, opts: &WriteOpts) {
     let mark = out.len();
-    match ctx
-        .app
-        .hooks
-        .handle_exception
-        .bind(py)
-        .call1((err.value(py),))
-    {
+    match ctx.app.hooks.handle_exception.bind(py).call1((err.value(py),)) {
         Ok(response) if !response.is_none() => {
             if let Err(e) = write_py_response(py, ctx, &response, out, opts) {
                 e.print(py);
@@ -852,12 +697,5 @@ fn write_exception(
 }
 
 pub fn write_internal_error(out: &mut Vec<u8>, opts: &WriteOpts) {
-    write_full(
-        out,
-        500,
-        Some(b"text/plain; charset=utf-8"),
-        &[],
-        b"Internal Server Error",
-        opts,
-    );
+    write_full(out, 500, Some(b"text/plain; charset=utf-8"), &[], b"Internal Server Error", opts);
 }

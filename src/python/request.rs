@@ -33,10 +33,7 @@ pub struct RequestData {
 fn address(py: Python<'_>, addr: SocketAddr) -> PyResult<Py<PyAny>> {
     Ok(PyTuple::new(
         py,
-        [
-            addr.ip().to_string().into_pyobject(py)?.into_any(),
-            addr.port().into_pyobject(py)?.into_any(),
-        ],
+        [addr.ip().to_string().into_pyobject(py)?.into_any(), addr.port().into_pyobject(py)?.into_any()],
     )?
     .into_any()
     .unbind())
@@ -58,10 +55,7 @@ impl RequestData {
         let headers = PyList::empty(py);
         for h in head.headers {
             let name = PyBytes::new(py, h.name.to_ascii_lowercase().as_bytes());
-            headers.append(PyTuple::new(
-                py,
-                [name.into_any(), PyBytes::new(py, h.value).into_any()],
-            )?)?;
+            headers.append(PyTuple::new(py, [name.into_any(), PyBytes::new(py, h.value).into_any()])?)?;
         }
         let params = PyDict::new(py);
         for (index, value) in path_params {

@@ -42,12 +42,7 @@ impl Methods {
             }
             seen.push(upper);
         }
-        Methods {
-            any: seen.iter().any(|m| m == "*"),
-            known,
-            other,
-            allow: seen.join(", "),
-        }
+        Methods { any: seen.iter().any(|m| m == "*"), known, other, allow: seen.join(", ") }
     }
 
     pub fn allows(&self, method: Method, method_str: &str) -> bool {
@@ -70,13 +65,8 @@ struct Entry {
 /// Result of a lookup. `params` holds (name index in the template, decoded value).
 #[derive(Debug, PartialEq)]
 pub enum Lookup<'p> {
-    Found {
-        route: usize,
-        params: Vec<(usize, Cow<'p, str>)>,
-    },
-    MethodNotAllowed {
-        route: usize,
-    },
+    Found { route: usize, params: Vec<(usize, Cow<'p, str>)> },
+    MethodNotAllowed { route: usize },
     NotFound,
 }
 
@@ -93,17 +83,11 @@ impl Router {
         let template = Template::parse(path)?;
         let id = self.entries.len();
         if let Some(literal) = template.as_static() {
-            self.statics
-                .entry(literal.to_string())
-                .or_default()
-                .push(id);
+            self.statics.entry(literal.to_string()).or_default().push(id);
         } else {
             self.dynamics.push(id);
         }
-        self.entries.push(Entry {
-            template,
-            methods: Methods::new(methods),
-        });
+        self.entries.push(Entry { template, methods: Methods::new(methods) });
         Ok(id)
     }
 
@@ -150,10 +134,7 @@ impl Router {
         }
         match (full, partial) {
             (Some(route), _) => {
-                let params = params
-                    .into_iter()
-                    .map(|(i, v)| (i, Cow::Borrowed(v)))
-                    .collect();
+                let params = params.into_iter().map(|(i, v)| (i, Cow::Borrowed(v))).collect();
                 Lookup::Found { route, params }
             }
             (None, Some(route)) => Lookup::MethodNotAllowed { route },
@@ -194,30 +175,17 @@ mod tests {
 
     fn found(l: Lookup) -> (usize, Vec<String>) {
         match l {
-            Lookup::Found { route, params } => (
-                route,
-                params.into_iter().map(|(_, v)| v.into_owned()).collect(),
-            ),
+            Lookup::Found { route, params } => (route, params.into_iter().map(|(_, v)| v.into_owned()).collect()),
             other => panic!("expected a match, got {other:?}"),
         }
     }
 
     #[test]
     fn static_and_params() {
-        let r = router(&[
-            ("/hello", &["GET"]),
-            ("/items/{id}", &["GET"]),
-            ("/files/{p:path}", &["GET"]),
-        ]);
+        let r = router(&[("/hello", &["GET"]), ("/items/{id}", &["GET"]), ("/files/{p:path}", &["GET"])]);
         assert_eq!(found(r.lookup("/hello", Method::Get, "GET")), (0, vec![]));
-        assert_eq!(
-            found(r.lookup("/items/42", Method::Get, "GET")),
-            (1, vec!["42".into()])
-        );
-        assert_eq!(
-            found(r.lookup("/files/a/b.txt", Method::Get, "GET")),
-            (2, vec!["a/b.txt".into()])
-        );
+        assert_eq!(found(r.lookup("/items/42", Method::Get, "GET")), (1, vec!["42".into()]));
+        assert_eq!(found(r.lookup("/files/a/b.txt", Method::Get, "GET")), (2, vec!["a/b.txt".into()]));
         assert_eq!(r.lookup("/nope", Method::Get, "GET"), Lookup::NotFound);
         assert_eq!(r.lookup("/items/", Method::Get, "GET"), Lookup::NotFound);
         assert_eq!(r.lookup("/items/1/2", Method::Get, "GET"), Lookup::NotFound);
@@ -234,36 +202,19 @@ mod tests {
 
     #[test]
     fn method_not_allowed_uses_first_partial() {
-        let r = router(&[
-            ("/a", &["GET"]),
-            ("/a", &["POST", "PUT"]),
-            ("/{x}", &["DELETE"]),
-        ]);
+        let r = router(&[("/a", &["GET"]), ("/a", &["POST", "PUT"]), ("/{x}", &["DELETE"])]);
         assert_eq!(found(r.lookup("/a", Method::Put, "PUT")).0, 1);
         assert_eq!(found(r.lookup("/a", Method::Delete, "DELETE")).0, 2);
-        assert_eq!(
-            r.lookup("/a", Method::Patch, "PATCH"),
-            Lookup::MethodNotAllowed { route: 0 }
-        );
+        assert_eq!(r.lookup("/a", Method::Patch, "PATCH"), Lookup::MethodNotAllowed { route: 0 });
         assert_eq!(r.allow_header(1), "POST, PUT");
     }
 
     #[test]
     fn converters() {
-        let r = router(&[
-            ("/i/{x:int}", &["GET"]),
-            ("/f/{x:float}", &["GET"]),
-            ("/u/{x:uuid}", &["GET"]),
-        ]);
-        assert_eq!(
-            found(r.lookup("/i/12", Method::Get, "GET")).1,
-            vec!["12".to_string()]
-        );
+        let r = router(&[("/i/{x:int}", &["GET"]), ("/f/{x:float}", &["GET"]), ("/u/{x:uuid}", &["GET"])]);
+        assert_eq!(found(r.lookup("/i/12", Method::Get, "GET")).1, vec!["12".to_string()]);
         assert_eq!(r.lookup("/i/-1", Method::Get, "GET"), Lookup::NotFound);
-        assert_eq!(
-            found(r.lookup("/f/1.5", Method::Get, "GET")).1,
-            vec!["1.5".to_string()]
-        );
+        assert_eq!(found(r.lookup("/f/1.5", Method::Get, "GET")).1, vec!["1.5".to_string()]);
         assert_eq!(r.lookup("/f/x", Method::Get, "GET"), Lookup::NotFound);
         let u = "/u/123e4567-e89b-12d3-a456-426614174000";
         assert_eq!(found(r.lookup(u, Method::Get, "GET")).0, 2);

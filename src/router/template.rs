@@ -137,11 +137,7 @@ impl Template {
             Some(Piece::Literal(l)) => l.clone(),
             _ => String::new(),
         };
-        Ok(Template {
-            pieces,
-            params,
-            prefix,
-        })
+        Ok(Template { pieces, params, prefix })
     }
 
     /// The path itself when the template has no parameters.
@@ -161,22 +157,13 @@ impl Template {
         self.match_from(0, path, 0, out)
     }
 
-    fn match_from<'p>(
-        &self,
-        piece: usize,
-        path: &'p str,
-        pos: usize,
-        out: &mut Vec<(usize, &'p str)>,
-    ) -> bool {
+    fn match_from<'p>(&self, piece: usize, path: &'p str, pos: usize, out: &mut Vec<(usize, &'p str)>) -> bool {
         let Some(p) = self.pieces.get(piece) else {
             return pos == path.len();
         };
         let rest = &path.as_bytes()[pos..];
         match p {
-            Piece::Literal(l) => {
-                rest.starts_with(l.as_bytes())
-                    && self.match_from(piece + 1, path, pos + l.len(), out)
-            }
+            Piece::Literal(l) => rest.starts_with(l.as_bytes()) && self.match_from(piece + 1, path, pos + l.len(), out),
             Piece::Param(index, converter) => {
                 for end in candidate_ends(*converter, rest).into_iter().rev() {
                     if !path.is_char_boundary(pos + end) {
@@ -198,10 +185,7 @@ impl Template {
 fn candidate_ends(converter: Converter, s: &[u8]) -> Vec<usize> {
     match converter {
         Converter::Str => {
-            let n = s
-                .iter()
-                .position(|b| *b == b'/' || *b == b'\n')
-                .unwrap_or(s.len());
+            let n = s.iter().position(|b| *b == b'/' || *b == b'\n').unwrap_or(s.len());
             (1..=n).collect()
         }
         Converter::Path => {
@@ -209,23 +193,14 @@ fn candidate_ends(converter: Converter, s: &[u8]) -> Vec<usize> {
             (0..=n).collect()
         }
         Converter::Int => {
-            let n = s
-                .iter()
-                .position(|b| !b.is_ascii_digit())
-                .unwrap_or(s.len());
+            let n = s.iter().position(|b| !b.is_ascii_digit()).unwrap_or(s.len());
             (1..=n).collect()
         }
         Converter::Float => {
-            let d = s
-                .iter()
-                .position(|b| !b.is_ascii_digit())
-                .unwrap_or(s.len());
+            let d = s.iter().position(|b| !b.is_ascii_digit()).unwrap_or(s.len());
             let mut ends: Vec<usize> = (1..=d).collect();
             if d > 0 && s.get(d) == Some(&b'.') {
-                let frac = s[d + 1..]
-                    .iter()
-                    .position(|b| !b.is_ascii_digit())
-                    .unwrap_or(s.len() - d - 1);
+                let frac = s[d + 1..].iter().position(|b| !b.is_ascii_digit()).unwrap_or(s.len() - d - 1);
                 ends.extend((1..=frac).map(|k| d + 1 + k));
             }
             ends
@@ -259,16 +234,12 @@ mod tests {
     fn caps(t: &str, p: &str) -> Option<Vec<String>> {
         let t = Template::parse(t).unwrap();
         let mut out = Vec::new();
-        t.matches(p, &mut out)
-            .then(|| out.iter().map(|(_, v)| v.to_string()).collect())
+        t.matches(p, &mut out).then(|| out.iter().map(|(_, v)| v.to_string()).collect())
     }
 
     #[test]
     fn greedy_with_backtracking() {
-        assert_eq!(
-            caps("/f/{name}.{ext}", "/f/a.b.c"),
-            Some(vec!["a.b".into(), "c".into()])
-        );
+        assert_eq!(caps("/f/{name}.{ext}", "/f/a.b.c"), Some(vec!["a.b".into(), "c".into()]));
         assert_eq!(caps("/{a:path}/x", "/1/2/x"), Some(vec!["1/2".into()]));
         assert_eq!(caps("/p/{rest:path}", "/p/"), Some(vec!["".into()]));
         assert_eq!(caps("/n/{v:float}", "/n/10"), Some(vec!["10".into()]));
@@ -277,14 +248,8 @@ mod tests {
 
     #[test]
     fn errors_and_literals() {
-        assert!(matches!(
-            Template::parse("/{x:nope}"),
-            Err(TemplateError::UnknownConverter(_))
-        ));
-        assert!(matches!(
-            Template::parse("/{x}/{x}"),
-            Err(TemplateError::DuplicateParam(_))
-        ));
+        assert!(matches!(Template::parse("/{x:nope}"), Err(TemplateError::UnknownConverter(_))));
+        assert!(matches!(Template::parse("/{x}/{x}"), Err(TemplateError::DuplicateParam(_))));
         assert_eq!(caps("/{1}", "/{1}"), Some(vec![]));
         assert_eq!(Template::parse("/a/b").unwrap().as_static(), Some("/a/b"));
     }

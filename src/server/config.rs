@@ -48,12 +48,7 @@ pub struct ServerConfig {
 }
 
 /// The io_uring set-up flags fastrapi knows how to ask for.
-pub const URING_FLAGS: [&str; 4] = [
-    "coop_taskrun",
-    "single_issuer",
-    "defer_taskrun",
-    "submit_all",
-];
+pub const URING_FLAGS: [&str; 4] = ["coop_taskrun", "single_issuer", "defer_taskrun", "submit_all"];
 
 impl ServerConfig {
     /// An `io_uring::Builder` with the configured set-up flags.
@@ -109,20 +104,13 @@ impl ServerConfig {
         uring_flags: Option<Vec<String>>,
         spool_body_bytes: usize,
     ) -> PyResult<Self> {
-        let uring_flags =
-            uring_flags.unwrap_or_else(|| vec!["coop_taskrun".into(), "single_issuer".into()]);
-        if let Some(bad) = uring_flags
-            .iter()
-            .find(|f| !URING_FLAGS.contains(&f.as_str()))
-        {
+        let uring_flags = uring_flags.unwrap_or_else(|| vec!["coop_taskrun".into(), "single_issuer".into()]);
+        if let Some(bad) = uring_flags.iter().find(|f| !URING_FLAGS.contains(&f.as_str())) {
             let msg = format!("unknown io_uring flag {bad:?}: use any of {URING_FLAGS:?}");
             return Err(FastrapiError::Config(msg).into());
         }
         if max_headers == 0 || max_headers > crate::http::parse::HEADER_ARRAY {
-            let msg = format!(
-                "max_headers must be between 1 and {}",
-                crate::http::parse::HEADER_ARRAY
-            );
+            let msg = format!("max_headers must be between 1 and {}", crate::http::parse::HEADER_ARRAY);
             return Err(FastrapiError::Config(msg).into());
         }
         if max_head_bytes < 256 {
@@ -135,11 +123,7 @@ impl ServerConfig {
             driver_auto: driver == "auto",
             core,
             backlog,
-            limits: Limits {
-                max_head_bytes,
-                max_headers,
-                max_body_bytes,
-            },
+            limits: Limits { max_head_bytes, max_headers, max_body_bytes },
             keep_alive_timeout: duration("keep_alive_timeout", keep_alive_timeout)?,
             header_timeout: duration("header_timeout", header_timeout)?,
             graceful_timeout: duration("graceful_timeout", graceful_timeout)?,
@@ -171,11 +155,7 @@ impl ServerConfig {
 /// `"auto"` picks io_uring when the kernel offers what monoio needs, else epoll.
 pub fn resolve(driver: &str) -> PyResult<Driver> {
     match driver {
-        "auto" => Ok(if monoio::utils::detect_uring() {
-            Driver::IoUring
-        } else {
-            Driver::Epoll
-        }),
+        "auto" => Ok(if monoio::utils::detect_uring() { Driver::IoUring } else { Driver::Epoll }),
         "io_uring" | "iouring" | "uring" => {
             if monoio::utils::detect_uring() {
                 Ok(Driver::IoUring)
@@ -186,9 +166,9 @@ pub fn resolve(driver: &str) -> PyResult<Driver> {
             }
         }
         "epoll" | "legacy" => Ok(Driver::Epoll),
-        other => Err(FastrapiError::Config(format!(
-            "unknown driver {other:?}: use \"auto\", \"io_uring\" or \"epoll\""
-        ))
-        .into()),
+        other => {
+            Err(FastrapiError::Config(format!("unknown driver {other:?}: use \"auto\", \"io_uring\" or \"epoll\""))
+                .into())
+        }
     }
 }

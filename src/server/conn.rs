@@ -18,9 +18,7 @@ use super::worker::Worker;
 use crate::http::body::{ChunkError, ChunkedDecoder};
 use crate::http::response::{write_protocol_error, WriteOpts};
 use crate::http::{header_storage, parse_head, Framing, HeadError, Method};
-use crate::python::call::{
-    finish_pending, handle, next_chunk, pending_chunk, CallContext, Chunk, Outcome, Streaming,
-};
+use crate::python::call::{finish_pending, handle, next_chunk, pending_chunk, CallContext, Chunk, Outcome, Streaming};
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Pipelined responses are written once this much is buffered, even if more requests wait.
@@ -31,9 +29,7 @@ pub async fn serve(worker: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
     let result = CatchUnwind(AssertUnwindSafe(connection(&worker, stream, peer))).await;
     worker.active.set(worker.active.get() - 1);
     if result.is_err() {
-        eprintln!(
-            "fastrapi: a connection task panicked; that connection was closed, the worker goes on"
-        );
+        eprintln!("fastrapi: a connection task panicked; that connection was closed, the worker goes on");
     }
 }
 
@@ -115,9 +111,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 return;
             }
             let idle = Some(worker.shutdown.wait());
-            if read_more(&mut stream, &mut rbuf, config.keep_alive_timeout, idle).await
-                != Read::Data
-            {
+            if read_more(&mut stream, &mut rbuf, config.keep_alive_timeout, idle).await != Read::Data {
                 return;
             }
             continue;
@@ -138,22 +132,14 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                             Ok((&rbuf[from..from + n], head.head_len + n))
                         }
                         Framing::Length(n) if n > config.spool_body_bytes && ctx.spools(&head) => {
-                            Err(Next::SpoolBody {
-                                head_len: head.head_len,
-                                body_len: n,
-                                expect: head.expect_continue,
-                            })
+                            Err(Next::SpoolBody { head_len: head.head_len, body_len: n, expect: head.expect_continue })
                         }
-                        Framing::Length(n) => Err(Next::ReadBody {
-                            total: head.head_len + n,
-                            expect: head.expect_continue,
-                        }),
+                        Framing::Length(n) => {
+                            Err(Next::ReadBody { total: head.head_len + n, expect: head.expect_continue })
+                        }
                         Framing::Chunked => match &chunked {
                             Some((body, span)) => Ok((body.as_slice(), head.head_len + span)),
-                            None => Err(Next::ReadChunked {
-                                head_len: head.head_len,
-                                expect: head.expect_continue,
-                            }),
+                            None => Err(Next::ReadChunked { head_len: head.head_len, expect: head.expect_continue }),
                         },
                     };
                     match body {
@@ -165,14 +151,9 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                                 http10: head.version == 0,
                             };
                             *ctx.spooled_body.borrow_mut() = spooled.take();
-                            let outcome =
-                                handle(&ctx, &head, body, &mut wbuf, &opts.with_server(server));
+                            let outcome = handle(&ctx, &head, body, &mut wbuf, &opts.with_server(server));
                             ctx.spooled_body.borrow_mut().take();
-                            Next::Answered {
-                                outcome,
-                                consumed,
-                                opts,
-                            }
+                            Next::Answered { outcome, consumed, opts }
                         }
                         Err(next) => next,
                     }
@@ -181,11 +162,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         };
 
         match next {
-            Next::Answered {
-                outcome,
-                consumed,
-                opts,
-            } => {
+            Next::Answered { outcome, consumed, opts } => {
                 start += consumed;
                 chunked = None;
                 if let Outcome::Pending(pending) = outcome {
@@ -198,8 +175,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 }
                 let streaming = ctx.streaming.borrow_mut().take();
                 if let Some(streaming) = streaming {
-                    if flush(&mut stream, &mut wbuf).await.is_err()
-                        || !send_stream(&mut stream, &ctx, &streaming).await
+                    if flush(&mut stream, &mut wbuf).await.is_err() || !send_stream(&mut stream, &ctx, &streaming).await
                     {
                         return;
                     }
@@ -240,9 +216,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     return;
                 }
                 compact(&mut rbuf, &mut start);
-                if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await
-                    != Read::Data
-                {
+                if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
                     return;
                 }
             }
@@ -256,18 +230,12 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 }
                 rbuf.reserve(total.saturating_sub(rbuf.len()));
                 while rbuf.len() < total {
-                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await
-                        != Read::Data
-                    {
+                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
                         return;
                     }
                 }
             }
-            Next::SpoolBody {
-                head_len,
-                body_len,
-                expect,
-            } => {
+            Next::SpoolBody { head_len, body_len, expect } => {
                 if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
                 }
@@ -275,15 +243,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 if expect && send_continue(&mut stream).await.is_err() {
                     return;
                 }
-                match spool(
-                    &mut stream,
-                    &mut rbuf,
-                    head_len,
-                    body_len,
-                    config.header_timeout,
-                )
-                .await
-                {
+                match spool(&mut stream, &mut rbuf, head_len, body_len, config.header_timeout).await {
                     Some(file) => spooled = Some(file),
                     None => return,
                 }
@@ -315,9 +275,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     if decoder.is_done() {
                         break;
                     }
-                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await
-                        != Read::Data
-                    {
+                    if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
                         return;
                     }
                 }
@@ -370,12 +328,7 @@ fn temp_file() -> std::io::Result<std::fs::File> {
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = dir.join(format!("fastrapi-body-{}-{n}", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
+        match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
             Ok(file) => {
                 std::fs::remove_file(&path)?;
                 return Ok(file);
@@ -434,9 +387,7 @@ fn compact(rbuf: &mut Vec<u8>, start: &mut usize) {
 }
 
 async fn send_continue(stream: &mut TcpStream) -> std::io::Result<()> {
-    let (res, _) = stream
-        .write_all(&b"HTTP/1.1 100 Continue\r\n\r\n"[..])
-        .await;
+    let (res, _) = stream.write_all(&b"HTTP/1.1 100 Continue\r\n\r\n"[..]).await;
     res.map(|_| ())
 }
 

@@ -27,10 +27,7 @@ impl Shutdown {
     }
 
     pub fn wait(&self) -> ShutdownWait<'_> {
-        ShutdownWait {
-            shutdown: self,
-            id: None,
-        }
+        ShutdownWait { shutdown: self, id: None }
     }
 }
 
@@ -54,10 +51,7 @@ impl Future for ShutdownWait<'_> {
                 id
             }
         };
-        self.shutdown
-            .waiters
-            .borrow_mut()
-            .insert(id, cx.waker().clone());
+        self.shutdown.waiters.borrow_mut().insert(id, cx.waker().clone());
         Poll::Pending
     }
 }

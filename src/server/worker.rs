@@ -73,12 +73,7 @@ pub fn run_worker(
         if let Err(e) = pin_to_core(core) {
             // Pinning is an optimisation; a restricted cpuset must not stop the server.
             let warnings = py.import("warnings")?;
-            warnings.call_method1(
-                "warn",
-                (format!(
-                    "fastrapi: could not pin worker to core {core}: {e}"
-                ),),
-            )?;
+            warnings.call_method1("warn", (format!("fastrapi: could not pin worker to core {core}: {e}"),))?;
         }
     }
     let addr = (config.host.as_str(), config.port)
@@ -98,9 +93,8 @@ pub fn run_worker(
         }
     }
     // SAFETY: the caller hands over a socket it will not use again.
-    let extra_stop = stop_fd.map(|fd| unsafe {
-        <std::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(fd)
-    });
+    let extra_stop =
+        stop_fd.map(|fd| unsafe { <std::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(fd) });
     let bridge = AsyncBridge::new(event_loop)?;
 
     let result = py.detach(move || -> Result<(), FastrapiError> {
@@ -124,10 +118,8 @@ pub fn run_worker(
                 Err(e) => return Err(FastrapiError::Io(e)),
             }
         }
-        let mut runtime = monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
-            .enable_timer()
-            .build()
-            .map_err(FastrapiError::Io)?;
+        let mut runtime =
+            monoio::RuntimeBuilder::<monoio::LegacyDriver>::new().enable_timer().build().map_err(FastrapiError::Io)?;
         runtime.block_on(worker_main(app, config, bridge, addr, stop_rx, extra_stop))
     });
     for id in signal_ids {
@@ -160,10 +152,7 @@ async fn worker_main(
 }
 
 fn bind(addr: SocketAddr, config: &ServerConfig) -> Result<TcpListener, FastrapiError> {
-    let opts = ListenerOpts::default()
-        .reuse_port(true)
-        .reuse_addr(true)
-        .backlog(config.backlog);
+    let opts = ListenerOpts::default().reuse_port(true).reuse_addr(true).backlog(config.backlog);
     TcpListener::bind_with_config(addr, &opts).map_err(FastrapiError::Io)
 }
 

@@ -5,6 +5,7 @@
 `app.serve` blocks until SIGTERM/SIGINT; workers=1 runs in-process.
 """
 
+import os
 import sys
 
 from pydantic import BaseModel
@@ -12,6 +13,16 @@ from pydantic import BaseModel
 from fastrapi import FastAPI
 
 app = FastAPI()
+
+if os.environ.get("FASTRAPI_BENCH_MIDDLEWARE"):
+    # The middleware benchmark: the usual trio, configured as a production app would.
+    from fastrapi.middleware.cors import CORSMiddleware
+    from fastrapi.middleware.gzip import GZipMiddleware
+    from fastrapi.middleware.trustedhost import TrustedHostMiddleware
+
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(CORSMiddleware, allow_origins=["https://example.com"], allow_methods=["*"])
 
 
 class Item(BaseModel):
