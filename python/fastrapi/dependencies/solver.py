@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastrapi.background import BackgroundTasks
 from fastrapi.dependencies.models import Dependant
-from fastrapi.dependencies.utils import EndpointPlan, ParamPlan, body_decoder, get_dependant
+from fastrapi.dependencies.utils import EndpointPlan, ParamPlan, body_decoder, get_dependant, missing_error
 from fastrapi.exception_handlers import is_body_allowed_for_status_code
 from fastrapi.exceptions import RequestValidationError
 from fastrapi.requests import Request
@@ -124,8 +124,7 @@ async def solve_dependencies(dependant: Dependant, state: _Solve) -> tuple[dict[
         raw = _raw_value(param, state.request)
         if raw is None:
             if param.required:
-                errors.append({"type": "missing", "loc": (param.location, param.alias), "msg": "Field required",
-                               "input": None})
+                errors.append(missing_error((param.location, param.alias)))
             else:
                 values[param.name] = param.default_factory() if param.default_factory else param.default
             continue

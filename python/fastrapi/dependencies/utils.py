@@ -71,9 +71,32 @@ class BodyField:
 
         return copy.deepcopy(self.default)
 
+    def validate_into(self, value: Any, loc: tuple[Any, ...], values: dict[str, Any], errors: list[Any]) -> None:
+        """Validate one received value (``None``: absent) into ``values``, or its errors into ``errors``."""
+        if value is None:
+            if self.required:
+                errors.append(missing_error(loc))
+            else:
+                values[self.name] = self.get_default()
+            return
+        try:
+            values[self.name] = self.adapter.validate_python(value, from_attributes=True)
+        except ValidationError as exc:
+            errors.extend(located_errors(exc, loc))
+
     @property
     def is_form(self) -> bool:
         return isinstance(self.field_info, params.Form)
+
+
+def missing_error(loc: tuple[Any, ...]) -> dict[str, Any]:
+    """FastAPI's error for a required value that was not sent."""
+    return {"type": "missing", "loc": loc, "msg": "Field required", "input": None}
+
+
+def located_errors(exc: ValidationError, loc: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """pydantic's errors with FastAPI's location prefix (`("query", "q")`, `("body",)`, ...)."""
+    return [{**err, "loc": loc + tuple(err.get("loc", ()))} for err in exc.errors(include_url=False)]
 
 
 def _unwrap_optional(annotation: Any) -> Any:
@@ -125,7 +148,7 @@ def _located_validator(adapter: TypeAdapter[Any], loc: tuple[str, ...]) -> Calla
         try:
             return True, validate_python(value, from_attributes=True)
         except ValidationError as exc:
-            return False, [{**err, "loc": loc + tuple(err.get("loc", ()))} for err in exc.errors(include_url=False)]
+            return False, located_errors(exc, loc)
 
     return validate
 
@@ -417,27 +440,11 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
         values: dict[str, Any] = {}
         errors: list[Any] = []
         for field in fields:
-            loc: tuple[Any, ...]
             if embed:
-                loc = ("body", field.alias)
                 value = body.get(field.alias) if isinstance(body, Mapping) else None
-                if value is None and body is not None and not isinstance(body, Mapping):
-                    value = None
+                field.validate_into(value, ("body", field.alias), values, errors)
             else:
-                loc = ("body",)
-                value = body
-            if value is None:
-                if field.required:
-                    errors.append({"type": "missing", "loc": loc, "msg": "Field required", "input": None})
-                else:
-                    values[field.name] = field.get_default()
-                continue
-            try:
-                values[field.name] = field.adapter.validate_python(value, from_attributes=True)
-            except ValidationError as exc:
-                errors.extend(
-                    {**err, "loc": loc + tuple(err.get("loc", ()))} for err in exc.errors(include_url=False)
-                )
+                field.validate_into(body, ("body",), values, errors)
         if errors:
             return False, errors, body
         return True, values, body
@@ -527,21 +534,9 @@ def _form_decoder(fields: list[BodyField], embed: bool) -> Callable[[bytes, str 
             try:
                 return True, {single.name: single.adapter.validate_python(extracted, from_attributes=True)}, form
             except ValidationError as exc:
-                errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
-                return False, errors, form
+                return False, located_errors(exc, ("body",)), form
         for field in fields:
-            loc = ("body", field.alias)
-            value = extracted.get(field.alias)
-            if value is None:
-                if field.required:
-                    errors.append({"type": "missing", "loc": loc, "msg": "Field required", "input": None})
-                else:
-                    values[field.name] = field.get_default()
-                continue
-            try:
-                values[field.name] = field.adapter.validate_python(value, from_attributes=True)
-            except ValidationError as exc:
-                errors.extend({**e, "loc": loc + tuple(e.get("loc", ()))} for e in exc.errors(include_url=False))
+            field.validate_into(extracted.get(field.alias), ("body", field.alias), values, errors)
         return (False, errors, form) if errors else (True, values, form)
 
     return decode
