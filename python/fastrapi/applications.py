@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from fastrapi import _fastrapi
-from fastrapi.datastructures import Default
+from fastrapi.datastructures import Default, State
 from fastrapi.encoders import jsonable_encoder
 from fastrapi.exception_handlers import http_exception_response, validation_error_response
 from fastrapi.exceptions import FastAPIError, HTTPException, RequestValidationError
@@ -18,25 +18,6 @@ from fastrapi.responses import JSONResponse, Response
 from fastrapi.routing import APIRoute, APIRouter, DecoratedCallable
 
 error_logger = logging.getLogger("fastrapi.error")
-
-
-class State:
-    """An object to hang app-wide values on (``app.state.db = ...``)."""
-
-    def __init__(self, state: dict[str, Any] | None = None) -> None:
-        super().__setattr__("_state", dict(state or {}))
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self._state[key] = value
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self._state[key]
-        except KeyError:
-            raise AttributeError(f"'{self.__class__.__name__}' object has no attribute '{key}'") from None
-
-    def __delattr__(self, key: str) -> None:
-        del self._state[key]
 
 
 def _jsonable_for_rust(obj: Any) -> Any:

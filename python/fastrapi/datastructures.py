@@ -28,6 +28,25 @@ def Default(value: T) -> T:  # noqa: N802 - FastAPI's name
     return DefaultPlaceholder(value)  # type: ignore[return-value]
 
 
+class State:
+    """An object to hang values on (``app.state.db = ...``, ``request.state.user = ...``)."""
+
+    def __init__(self, state: Mapping[str, Any] | None = None) -> None:
+        super().__setattr__("_state", dict(state or {}))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._state[key]
+        except KeyError:
+            raise AttributeError(f"'{self.__class__.__name__}' object has no attribute '{key}'") from None
+
+    def __delattr__(self, key: str) -> None:
+        del self._state[key]
+
+
 class Headers(Mapping[str, str]):
     """An immutable, case-insensitive multi-dict of headers (latin-1 bytes underneath)."""
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from http.cookies import _unquote  # type: ignore[attr-defined]
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from fastrapi.datastructures import Headers, QueryParams
+from fastrapi.datastructures import Headers, QueryParams, State
 
 
 class Address(NamedTuple):
@@ -86,23 +86,6 @@ def cookie_parser(cookie_string: str) -> dict[str, str]:
         if key or val:
             cookies[key] = _unquote(val)
     return cookies
-
-
-class State:
-    def __init__(self, state: Mapping[str, Any] | None = None) -> None:
-        super().__setattr__("_state", dict(state or {}))
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self._state[key] = value
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self._state[key]
-        except KeyError:
-            raise AttributeError(f"'State' object has no attribute '{key}'") from None
-
-    def __delattr__(self, key: str) -> None:
-        del self._state[key]
 
 
 class Request:
