@@ -71,6 +71,7 @@ REQUESTS: list[tuple[str, str, dict]] = [
     ("GET", "/slash", {}),
     ("GET", "/noslash/", {}),
     ("GET", "/noslash/?a=1", {}),
+    ("GET", "/threadpool", {}),
 ]
 
 

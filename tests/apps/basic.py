@@ -198,3 +198,13 @@ def created():
 @app.get("/unicode/{name}")
 def unicode_name(name: str):
     return {"name": name}
+
+
+@app.get("/threadpool")
+async def threadpool():
+    import time as _time
+
+    concurrency = importlib.import_module(f"{fw.__name__}.concurrency")
+    value = await concurrency.run_in_threadpool(lambda: (_time.sleep(0.01), 42)[1])
+    items = [i async for i in concurrency.iterate_in_threadpool(iter([1, 2, 3]))]
+    return {"value": value, "items": items}
