@@ -23,6 +23,10 @@ from fastrapi.datastructures import MutableHeaders
 class Response:
     media_type: str | None = None
     charset = "utf-8"
+    # Read by the server for every response: class defaults spare it an AttributeError each time.
+    body_iterator: Any = None
+    background: Any = None
+    _fastrapi_server_error = False
 
     def __init__(
         self,
@@ -185,8 +189,6 @@ class StreamingResponse(Response):
     The server writes each piece as it is produced (chunked), and asks for the next one only
     after the previous one was written, so a slow client slows the producer down.
     """
-
-    body_iterator: Any
 
     def __init__(
         self,

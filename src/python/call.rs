@@ -661,7 +661,7 @@ fn write_py_response(
             out.extend_from_slice(body.as_bytes());
         }
     }
-    if response.hasattr(pyo3::intern!(py, "_fastrapi_server_error"))? {
+    if response.getattr(pyo3::intern!(py, "_fastrapi_server_error")).is_ok_and(|v| v.is_truthy().unwrap_or(false)) {
         ctx.server_error.set(true);
     }
     if let Ok(background) = response.getattr(pyo3::intern!(py, "background")) {
