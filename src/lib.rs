@@ -5,6 +5,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod errors;
+pub mod files;
 pub mod http;
 pub mod json;
 pub mod middleware;

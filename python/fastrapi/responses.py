@@ -10,6 +10,7 @@ import http.cookies
 import json
 import mimetypes
 import os
+import stat
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import format_datetime, formatdate
@@ -26,6 +27,7 @@ class Response:
     # Read by the server for every response: class defaults spare it an AttributeError each time.
     body_iterator: Any = None
     background: Any = None
+    _fastrapi_file: Any = None
     _fastrapi_server_error = False
 
     def __init__(
@@ -206,8 +208,8 @@ class StreamingResponse(Response):
         self.body = b""
 
 
-class FileResponse(StreamingResponse):
-    """A file sent from disk in chunks, never read whole into memory."""
+class FileResponse(Response):
+    """A file sent from disk by the server (never read whole into memory), with ``Range`` support."""
 
     chunk_size = 64 * 1024
 
@@ -224,28 +226,49 @@ class FileResponse(StreamingResponse):
         content_disposition_type: str = "attachment",
     ) -> None:
         self.path = path
+        self.status_code = status_code
         self.filename = filename
         if media_type is None:
-            media_type = mimetypes.guess_type(filename or str(path))[0] or "text/plain"
-        stat = stat_result if stat_result is not None else os.stat(path)
-        all_headers = dict(headers or {})
-        all_headers.setdefault("content-length", str(stat.st_size))
-        all_headers.setdefault("last-modified", formatdate(stat.st_mtime, usegmt=True))
-        etag = hashlib.md5(f"{stat.st_mtime}-{stat.st_size}".encode(), usedforsecurity=False).hexdigest()
-        all_headers.setdefault("etag", f'"{etag}"')
+            media_type = mimetypes.guess_type(filename or str(path))[0] or "application/octet-stream"
+        self.media_type = media_type
+        self.background = background
+        self.init_headers(headers)
+        self.body = b""
+        self.headers.setdefault("accept-ranges", "bytes")
         if filename is not None:
             quoted = quote(filename)
             if quoted != filename:
                 disposition = f"{content_disposition_type}; filename*=utf-8''{quoted}"
             else:
                 disposition = f'{content_disposition_type}; filename="{filename}"'
-            all_headers.setdefault("content-disposition", disposition)
-        super().__init__(self._chunks(), status_code, all_headers, media_type, background)
+            self.headers.setdefault("content-disposition", disposition)
+        self.stat_result = stat_result
+        if stat_result is not None:
+            self.set_stat_headers(stat_result)
 
-    def _chunks(self) -> Any:
-        with open(self.path, "rb") as file:
-            while chunk := file.read(self.chunk_size):
-                yield chunk
+    @property
+    def _fastrapi_file(self) -> str | os.PathLike[str]:
+        """Tells the server to send the file at this path (see ``src/files``)."""
+        return self.path
+
+    def set_stat_headers(self, stat_result: os.stat_result) -> None:
+        etag = hashlib.md5(f"{stat_result.st_mtime}-{stat_result.st_size}".encode(), usedforsecurity=False).hexdigest()
+        self.headers.setdefault("content-length", str(stat_result.st_size))
+        self.headers.setdefault("last-modified", formatdate(stat_result.st_mtime, usegmt=True))
+        self.headers.setdefault("etag", f'"{etag}"')
+
+    def _fastrapi_prepare(self) -> None:
+        """Called by the server before sending: stats the file now if it was not given."""
+        if self.stat_result is not None:
+            return
+        try:
+            stat_result = os.stat(self.path)
+        except FileNotFoundError:
+            raise RuntimeError(f"File at path {self.path} does not exist.") from None
+        if not stat.S_ISREG(stat_result.st_mode):
+            raise RuntimeError(f"File at path {self.path} is not a file.")
+        self.stat_result = stat_result
+        self.set_stat_headers(stat_result)
 
 
 __all__ = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from enum import Enum
@@ -56,6 +57,8 @@ class RoutePlan:
     serialize: Callable[[Any], Any] | None
     solver: Callable[[Any], Any] | None = None
     spool_body: bool = False
+    # A StaticFiles mount the server may answer itself: (realpath of the directory, follow_symlink).
+    static_files: tuple[str, bool] | None = None
 
 
 class APIRoute:
@@ -248,7 +251,20 @@ class Mount:
             status_code=200,
             serialize=None,
             solver=solve,
+            static_files=_served_natively(mounted, app),
         )
+
+
+def _served_natively(mounted: Any, app: Any) -> tuple[str, bool] | None:
+    """Regular files of a StaticFiles mount are sent by the server without entering Python,
+    unless the app runs Python around every request (``@app.middleware("http")``, sessions)."""
+    from fastrapi.staticfiles import StaticFiles
+
+    if not isinstance(mounted, StaticFiles) or len(mounted.all_directories) != 1:
+        return None
+    if app is not None and (app.http_middleware or app.session_middleware):
+        return None
+    return os.path.realpath(mounted.all_directories[0]), mounted.follow_symlink
 
 
 class APIRouter:

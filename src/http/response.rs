@@ -15,6 +15,16 @@ pub struct WriteOpts<'a> {
     pub server: Option<&'a [u8]>,
     /// The client speaks HTTP/1.0 (no chunked responses).
     pub http10: bool,
+    /// A HEAD request whose complete bodies are still written, because middleware (GZip) must
+    /// see them to set the headers; the body is cut off after the middleware ran.
+    pub body_for_layers: bool,
+}
+
+impl WriteOpts<'_> {
+    /// Whether a complete body of a response with `status` goes into the output.
+    pub fn writes_body(&self, status: u16) -> bool {
+        (!self.head_only || self.body_for_layers) && status_allows_body(status)
+    }
 }
 
 pub fn reason(status: u16) -> &'static str {
@@ -76,7 +86,7 @@ pub fn write_full(
         write_header(out, b"content-type", ct);
     }
     out.extend_from_slice(b"\r\n");
-    if !opts.head_only && status_allows_body(status) {
+    if opts.writes_body(status) {
         out.extend_from_slice(body);
     }
 }
@@ -88,7 +98,14 @@ pub fn status_allows_body(status: u16) -> bool {
 
 /// A short plain-text error for requests that never reached the app (400, 413, 431, …).
 pub fn write_protocol_error(out: &mut Vec<u8>, status: u16, message: &str, server: Option<&[u8]>) {
-    let opts = WriteOpts { head_only: false, close: true, http10_keep_alive: false, server, http10: false };
+    let opts = WriteOpts {
+        head_only: false,
+        close: true,
+        http10_keep_alive: false,
+        server,
+        http10: false,
+        body_for_layers: false,
+    };
     write_full(out, status, Some(b"text/plain; charset=utf-8"), &[], message.as_bytes(), &opts);
 }
 
@@ -123,6 +140,10 @@ impl HeaderList {
         if !found {
             self.0.push((name.to_ascii_lowercase(), value.to_vec()));
         }
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
     }
 
     pub fn get_all(&self, name: &str) -> Vec<Vec<u8>> {
@@ -208,7 +229,14 @@ mod tests {
     #[test]
     fn full_response() {
         let mut out = Vec::new();
-        let opts = WriteOpts { head_only: false, close: false, http10_keep_alive: false, server: None, http10: false };
+        let opts = WriteOpts {
+            head_only: false,
+            close: false,
+            http10_keep_alive: false,
+            server: None,
+            http10: false,
+            body_for_layers: false,
+        };
         write_full(&mut out, 200, Some(b"application/json"), &[], b"{}", &opts);
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 200 OK\r\ndate: "));
@@ -230,8 +258,14 @@ mod tests {
     #[test]
     fn head_and_no_content() {
         let mut out = Vec::new();
-        let opts =
-            WriteOpts { head_only: true, close: true, http10_keep_alive: false, server: Some(b"x"), http10: false };
+        let opts = WriteOpts {
+            head_only: true,
+            close: true,
+            http10_keep_alive: false,
+            server: Some(b"x"),
+            http10: false,
+            body_for_layers: false,
+        };
         write_full(&mut out, 200, Some(b"text/plain"), &[], b"hello", &opts);
         let s = String::from_utf8(out).unwrap();
         assert!(
@@ -239,7 +273,14 @@ mod tests {
         );
         assert!(s.ends_with("\r\n\r\n"));
         let mut out = Vec::new();
-        let opts = WriteOpts { head_only: false, close: false, http10_keep_alive: false, server: None, http10: false };
+        let opts = WriteOpts {
+            head_only: false,
+            close: false,
+            http10_keep_alive: false,
+            server: None,
+            http10: false,
+            body_for_layers: false,
+        };
         write_full(&mut out, 204, Some(b"application/json"), &[], b"null", &opts);
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("content-length") && text.ends_with("content-type: application/json\r\n\r\n"));

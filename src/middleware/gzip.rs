@@ -1,4 +1,5 @@
-//! Response compression, with Starlette's `GZipMiddleware` semantics (for complete bodies).
+//! Response compression, with Starlette's `GZipMiddleware` semantics: complete bodies are
+//! compressed whole, streamed bodies chunk by chunk as they are produced.
 
 use std::io::Write;
 
@@ -27,6 +28,31 @@ impl GZip {
         self.minimum_size
     }
 
+    pub fn level(&self) -> u32 {
+        self.level
+    }
+
+    /// For a streamed body (always past `minimum_size` for Starlette, which sees its first
+    /// chunk with more to come): sets the headers, and tells whether to compress the stream.
+    pub fn apply_streaming(&self, accepts_gzip: bool, status: u16, headers: &mut HeaderList) -> bool {
+        if !headers.get_all("content-encoding").is_empty() || status == 206 || self.excluded(headers) {
+            return false;
+        }
+        self.add_vary(headers);
+        if !accepts_gzip {
+            return false;
+        }
+        headers.set("content-encoding", b"gzip");
+        headers.remove("content-length");
+        true
+    }
+
+    fn add_vary(&self, headers: &mut HeaderList) {
+        let mut vary = headers.get_all("vary");
+        vary.push(b"Accept-Encoding".to_vec());
+        headers.set("vary", &vary.join(&b", "[..]));
+    }
+
     /// Compresses `body` in place when the client accepts gzip and the response qualifies;
     /// a large response always gets `Vary: Accept-Encoding`.
     pub fn apply(&self, accepts_gzip: bool, status: u16, headers: &mut HeaderList, body: &mut Vec<u8>) {
@@ -36,9 +62,7 @@ impl GZip {
         if body.len() < self.minimum_size {
             return;
         }
-        let mut vary = headers.get_all("vary");
-        vary.push(b"Accept-Encoding".to_vec());
-        headers.set("vary", &vary.join(&b", "[..]));
+        self.add_vary(headers);
         if !accepts_gzip {
             return;
         }

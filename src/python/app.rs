@@ -26,6 +26,8 @@ pub struct RoutePlan {
     pub solver: Option<Py<PyAny>>,
     /// Large bodies go to a temporary file instead of memory (form and file routes).
     pub spool_body: bool,
+    /// A `StaticFiles` mount: regular files are served from Rust, the rest by `solver`.
+    pub static_dir: Option<crate::files::static_files::StaticDir>,
 }
 
 /// Python callables the server needs outside any one route.
@@ -98,6 +100,18 @@ fn param_from_py(p: &Bound<'_, PyAny>) -> PyResult<ParamPlan> {
     })
 }
 
+/// `static_files`: `(realpath of the directory, follow_symlink)` or `None`.
+fn static_dir_from_py(route: &Bound<'_, PyAny>) -> PyResult<Option<crate::files::static_files::StaticDir>> {
+    let Ok(value) = route.getattr("static_files") else {
+        return Ok(None);
+    };
+    if value.is_none() {
+        return Ok(None);
+    }
+    let (root, follow_symlink): (std::path::PathBuf, bool) = value.extract()?;
+    Ok(Some(crate::files::static_files::StaticDir::new(root, follow_symlink)))
+}
+
 #[pymethods]
 impl AppCore {
     /// `routes`: plan objects with `path`, `methods`, `endpoint`, `is_async`, `params`, `body`,
@@ -147,6 +161,7 @@ impl AppCore {
                 path_param_names,
                 solver: optional_callable(&route, "solver")?,
                 spool_body: route.getattr("spool_body")?.extract()?,
+                static_dir: static_dir_from_py(&route)?,
             });
         }
         let hooks = Hooks {

@@ -9,7 +9,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use super::aio::{AsyncBridge, PendingTask, Started};
 use super::app::{CompiledApp, RoutePlan};
 use super::request::RequestData;
-use crate::http::response::{status_allows_body, write_full, write_head_start, write_header, WriteOpts};
+use crate::files::{FileAnswer, FileBody, RangeRequest};
+use crate::http::parse::Method;
+use crate::http::response::{status_allows_body, write_full, write_head_start, write_header, HeaderList, WriteOpts};
 use crate::http::Head;
 use crate::json::JsonEncoder;
 use crate::middleware::{Layer, Rejection};
@@ -33,16 +35,89 @@ pub struct CallContext<'a> {
     pub server_error: std::cell::Cell<bool>,
     /// A streaming response whose head was just written: its body is still to be sent.
     pub streaming: std::cell::RefCell<Option<Streaming>>,
+    /// The current GET/HEAD request's `Range` and `If-Range`, for file responses.
+    pub range_request: std::cell::RefCell<Option<RangeRequest>>,
 }
 
-/// The body of a `StreamingResponse`, produced by a Python (async) iterator.
+/// A response body sent after its head, piece by piece as the socket takes it.
 pub struct Streaming {
-    iterator: Py<PyAny>,
-    is_async: bool,
+    source: Source,
     /// `Transfer-Encoding: chunked` framing (HTTP/1.1 without a Content-Length).
     pub chunked: bool,
     /// The body ends with the connection (HTTP/1.0).
     pub close_after: bool,
+    http10: bool,
+    /// Set by the GZip middleware: every chunk is compressed and flushed as it goes.
+    gzip: Option<flate2::write::GzEncoder<Vec<u8>>>,
+}
+
+enum Source {
+    /// A `StreamingResponse`'s (async) iterator.
+    Python { iterator: Py<PyAny>, is_async: bool },
+    /// A file (or ranges of one) read from disk.
+    File(FileBody),
+}
+
+impl Streaming {
+    /// The bytes to write for one piece of the body: compressed and framed as needed.
+    pub fn encode(&mut self, data: &[u8]) -> Vec<u8> {
+        match &mut self.gzip {
+            Some(gzip) => {
+                use std::io::Write;
+                let compressed = gzip.write_all(data).and_then(|()| gzip.flush());
+                if compressed.is_err() {
+                    return Vec::new();
+                }
+                let data = std::mem::take(gzip.get_mut());
+                self.frame(&data)
+            }
+            None => self.frame(data),
+        }
+    }
+
+    /// The bytes that end the body (the gzip trailer, the last chunk).
+    pub fn finish(&mut self) -> Vec<u8> {
+        let mut tail = match &mut self.gzip {
+            Some(gzip) => match gzip.try_finish() {
+                Ok(()) => {
+                    let data = std::mem::take(gzip.get_mut());
+                    self.frame(&data)
+                }
+                Err(_) => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        if self.chunked {
+            tail.extend_from_slice(b"0\r\n\r\n");
+        }
+        tail
+    }
+
+    /// The GZip middleware compresses this body: it loses its length, so it is sent chunked
+    /// (or, to an HTTP/1.0 client, ended by closing the connection).
+    pub fn compress(&mut self, level: u32, headers: &mut HeaderList) {
+        self.gzip = Some(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level)));
+        if !self.chunked {
+            if self.http10 {
+                headers.set("connection", b"close");
+                self.close_after = true;
+            } else {
+                headers.set("transfer-encoding", b"chunked");
+                self.chunked = true;
+            }
+        }
+    }
+
+    fn frame(&self, data: &[u8]) -> Vec<u8> {
+        if !self.chunked || data.is_empty() {
+            return data.to_vec();
+        }
+        let mut frame = Vec::with_capacity(data.len() + 16);
+        frame.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+        frame.extend_from_slice(data);
+        frame.extend_from_slice(b"\r\n");
+        frame
+    }
 }
 
 /// The next piece of a streaming body.
@@ -51,24 +126,47 @@ pub enum Chunk {
     End,
     /// The iterator awaits: wait for the task, then call [`pending_chunk`].
     Pending(PendingTask),
-    /// The iterator raised (already logged): the connection must be closed.
+    /// The iterator raised or the file failed (already logged): the connection must be closed.
     Failed,
 }
 
 /// Asks a streaming body for its next chunk.
-pub fn next_chunk(ctx: &CallContext, stream: &Streaming) -> Chunk {
-    Python::attach(|py| {
-        let iterator = stream.iterator.bind(py);
-        if stream.is_async {
-            let started =
-                iterator.call_method0(pyo3::intern!(py, "__anext__")).and_then(|coro| ctx.bridge.start(py, coro));
-            match started {
-                Ok(Started::Done(result)) => chunk_from(py, result, true),
-                Ok(Started::Pending(task)) => Chunk::Pending(task),
-                Err(e) => chunk_from(py, Err(e), true),
+pub fn next_chunk(ctx: &CallContext, stream: &mut Streaming) -> Chunk {
+    match &mut stream.source {
+        Source::File(file) => match file.next_chunk() {
+            Ok(Some(data)) => Chunk::Data(data),
+            Ok(None) => Chunk::End,
+            Err(e) => {
+                log_error(&format!("sending a file failed: {e}"));
+                Chunk::Failed
             }
-        } else {
-            chunk_from(py, iterator.call_method0(pyo3::intern!(py, "__next__")), false)
+        },
+        Source::Python { iterator, is_async } => Python::attach(|py| {
+            let iterator = iterator.bind(py);
+            if *is_async {
+                let started =
+                    iterator.call_method0(pyo3::intern!(py, "__anext__")).and_then(|coro| ctx.bridge.start(py, coro));
+                match started {
+                    Ok(Started::Done(result)) => chunk_from(py, result, true),
+                    Ok(Started::Pending(task)) => Chunk::Pending(task),
+                    Err(e) => chunk_from(py, Err(e), true),
+                }
+            } else {
+                chunk_from(py, iterator.call_method0(pyo3::intern!(py, "__next__")), false)
+            }
+        }),
+    }
+}
+
+/// Logs on the `fastrapi.error` logger (where Python-side failures go too).
+fn log_error(message: &str) {
+    Python::attach(|py| {
+        let logged = py
+            .import("logging")
+            .and_then(|logging| logging.call_method1("getLogger", ("fastrapi.error",)))
+            .and_then(|logger| logger.call_method1("error", (message,)));
+        if let Err(e) = logged {
+            e.print(py);
         }
     })
 }
@@ -167,6 +265,7 @@ pub fn handle(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<u8>
     }
     let mark = out.len();
     ctx.server_error.set(false);
+    let opts = &layer_opts(layers, opts);
     // Layers are entered outermost first; one may answer by itself, and the layers already
     // entered then see that answer on its way out.
     let mut entered = 0;
@@ -218,15 +317,16 @@ pub fn handle(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<u8>
     let facts = RequestFacts {
         origin: head.header("origin").map(<[u8]>::to_vec),
         accepts_gzip: head.header("accept-encoding").is_some_and(|v| v.windows(4).any(|w| w == b"gzip")),
-        head_only: opts.head_only,
     };
     if answered {
         leave_layers(ctx, &layers[..entered], &facts, out, mark);
+        cut_head_body(out, mark, opts);
         return Outcome::Written;
     }
     match route_request(ctx, head, body, out, opts) {
         Outcome::Written => {
             leave_layers(ctx, layers, &facts, out, mark);
+            cut_head_body(out, mark, opts);
             Outcome::Written
         }
         Outcome::Pending(mut pending) => {
@@ -236,11 +336,27 @@ pub fn handle(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<u8>
     }
 }
 
+/// HEAD requests through GZip write complete bodies, as Starlette's middleware sees them
+/// (the server drops them only on the wire): `Content-Encoding` and the length then match.
+fn layer_opts<'a>(layers: &[Layer], opts: &WriteOpts<'a>) -> WriteOpts<'a> {
+    let mut opts = *opts;
+    opts.body_for_layers = opts.head_only && layers.iter().any(|layer| matches!(layer, Layer::GZip(_)));
+    opts
+}
+
+/// Removes the body a HEAD response carried through the middleware.
+fn cut_head_body(out: &mut Vec<u8>, mark: usize, opts: &WriteOpts) {
+    if opts.body_for_layers {
+        if let Some(end) = crate::http::response::head_end(out, mark) {
+            out.truncate(end + 4);
+        }
+    }
+}
+
 /// What the native middleware needs of the request on the way out.
 pub struct RequestFacts {
     origin: Option<Vec<u8>>,
     accepts_gzip: bool,
-    head_only: bool,
 }
 
 /// The way out through `layers` (innermost first) for the response written at `mark`;
@@ -264,13 +380,22 @@ fn leave_layers(ctx: &CallContext, layers: &[Layer], facts: &RequestFacts, out: 
                     rewrite_head(out, mark, |headers| cors.apply(origin, headers));
                 }
             }
-            // A HEAD answer carries no body to compress; a small body is left untouched.
-            Layer::GZip(gzip) if !facts.head_only && out.len() - (end + 4) >= gzip.minimum_size() => {
-                rewrite_response(out, mark, |status, headers, body| {
-                    gzip.apply(facts.accepts_gzip, status, headers, body)
-                });
+            Layer::GZip(gzip) => {
+                let mut streaming = ctx.streaming.borrow_mut();
+                if let Some(stream) = streaming.as_mut() {
+                    rewrite_response(out, mark, |status, headers, _| {
+                        if gzip.apply_streaming(facts.accepts_gzip, status, headers) {
+                            stream.compress(gzip.level(), headers);
+                        }
+                    });
+                } else if out.len() - (end + 4) >= gzip.minimum_size() {
+                    // A small body is left untouched (so is the missing body of a HEAD file answer).
+                    rewrite_response(out, mark, |status, headers, body| {
+                        gzip.apply(facts.accepts_gzip, status, headers, body)
+                    });
+                }
             }
-            Layer::GZip(_) | Layer::TrustedHost(_) | Layer::HttpsRedirect => {}
+            Layer::TrustedHost(_) | Layer::HttpsRedirect => {}
         }
     }
 }
@@ -279,6 +404,18 @@ fn route_request(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<
     let path = decode_path(head.path);
     match ctx.app.router.lookup(&path, head.method, head.method_str) {
         Lookup::Found { route, params } => {
+            let get_or_head = matches!(head.method, Method::Get | Method::Head);
+            let range = head.headers.iter().find(|h| h.name.len() == 5 && h.name.eq_ignore_ascii_case("range"));
+            *ctx.range_request.borrow_mut() = range.filter(|_| get_or_head).map(|range| RangeRequest {
+                range: Some(range.value.to_vec()),
+                if_range: head.header("if-range").map(<[u8]>::to_vec),
+            });
+            if let Some(dir) = ctx.app.routes[route].static_dir.as_ref().filter(|_| get_or_head) {
+                let rest = params.first().map_or("", |(_, value)| value.as_ref());
+                if serve_static(ctx, dir, rest, head, out, opts) {
+                    return Outcome::Written;
+                }
+            }
             Python::attach(|py| call_route(py, ctx, route, &params, &path, head, body, out, opts))
         }
         Lookup::MethodNotAllowed { route } => {
@@ -538,6 +675,7 @@ fn finish(
 pub fn finish_pending(ctx: &CallContext, pending: PendingCall, out: &mut Vec<u8>, opts: &WriteOpts) {
     let mark = out.len();
     ctx.server_error.set(false);
+    let opts = &if pending.facts.is_some() { layer_opts(&ctx.app.middleware, opts) } else { *opts };
     Python::attach(|py| {
         let result = pending.task.task.bind(py).call_method0(pyo3::intern!(py, "result"));
         match pending.route {
@@ -547,6 +685,7 @@ pub fn finish_pending(ctx: &CallContext, pending: PendingCall, out: &mut Vec<u8>
     });
     if let Some(facts) = &pending.facts {
         leave_layers(ctx, &ctx.app.middleware, facts, out, mark);
+        cut_head_body(out, mark, opts);
     }
 }
 
@@ -604,61 +743,32 @@ fn write_py_response(
     opts: &WriteOpts,
 ) -> PyResult<()> {
     let status: u16 = response.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
-    let body = response.getattr(pyo3::intern!(py, "body"))?;
-    let body = body.cast::<PyBytes>().map_err(PyErr::from)?;
-    let headers = response.getattr(pyo3::intern!(py, "raw_headers"))?;
-    let mut opts = *opts;
-    let mut streaming = None;
-    let iterator = response.getattr(pyo3::intern!(py, "body_iterator")).ok().filter(|i| !i.is_none());
-    if let Some(iterator) = iterator {
-        if !opts.head_only && status_allows_body(status) {
-            let has_length = headers.try_iter()?.filter_map(Result::ok).any(|pair| {
-                pair.get_item(0).and_then(|n| n.extract::<Vec<u8>>()).is_ok_and(|n| n == b"content-length")
-            });
+    let file = response.getattr(pyo3::intern!(py, "_fastrapi_file"))?;
+    if !file.is_none() {
+        write_py_file(py, ctx, response, &file, status, out, opts)?;
+    } else {
+        let body = response.getattr(pyo3::intern!(py, "body"))?;
+        let body = body.cast::<PyBytes>().map_err(PyErr::from)?;
+        let headers = response.getattr(pyo3::intern!(py, "raw_headers"))?;
+        let mut source = None;
+        let iterator = response.getattr(pyo3::intern!(py, "body_iterator")).ok().filter(|i| !i.is_none());
+        if let Some(iterator) = iterator.filter(|_| !opts.head_only && status_allows_body(status)) {
             let is_async = iterator.hasattr(pyo3::intern!(py, "__aiter__"))?;
             let iterator = if is_async {
                 iterator.call_method0(pyo3::intern!(py, "__aiter__"))?
             } else {
                 iterator.call_method0(pyo3::intern!(py, "__iter__"))?
             };
-            // An HTTP/1.0 client without a length learns where the body ends when the connection does.
-            let close_after = opts.http10 && !has_length;
-            if close_after {
-                opts.close = true;
-                opts.http10_keep_alive = false;
-            }
-            streaming = Some(Streaming {
-                iterator: iterator.unbind(),
-                is_async,
-                chunked: !has_length && !opts.http10,
-                close_after,
-            });
+            source = Some(Source::Python { iterator: iterator.unbind(), is_async });
         }
-    }
-    let opts = &opts;
-    let mark = out.len();
-    write_head_start(out, status, opts);
-    for item in headers.try_iter()? {
-        let written = item.and_then(|pair| {
-            let (name, value): (Vec<u8>, Vec<u8>) = pair.extract()?;
-            write_header(out, &name, &value);
-            Ok(())
-        });
-        if let Err(e) = written {
-            out.truncate(mark);
-            return Err(e);
+        let mut list = HeaderList::default();
+        for pair in headers.try_iter()? {
+            let (name, value): (Vec<u8>, Vec<u8>) = pair?.extract()?;
+            list.0.push((name, value));
         }
-    }
-    if let Some(stream) = streaming {
-        if stream.chunked {
-            write_header(out, b"transfer-encoding", b"chunked");
-        }
-        out.extend_from_slice(b"\r\n");
-        *ctx.streaming.borrow_mut() = Some(stream);
-    } else {
-        out.extend_from_slice(b"\r\n");
-        if !opts.head_only && status_allows_body(status) {
-            out.extend_from_slice(body.as_bytes());
+        match source {
+            Some(source) => begin_stream(ctx, status, &list, source, out, opts),
+            None => write_whole(out, status, &list, Some(body.as_bytes()), opts),
         }
     }
     if response.getattr(pyo3::intern!(py, "_fastrapi_server_error")).is_ok_and(|v| v.is_truthy().unwrap_or(false)) {
@@ -670,6 +780,114 @@ fn write_py_response(
         }
     }
     Ok(())
+}
+
+/// A complete response from its parts (the body is left out for HEAD and bodiless statuses).
+fn write_whole(out: &mut Vec<u8>, status: u16, headers: &HeaderList, body: Option<&[u8]>, opts: &WriteOpts) {
+    write_head_start(out, status, opts);
+    headers.write(out);
+    out.extend_from_slice(b"\r\n");
+    if let Some(body) = body.filter(|_| !opts.head_only && status_allows_body(status)) {
+        out.extend_from_slice(body);
+    }
+}
+
+/// Writes the head of a streamed response and leaves its body for the connection to send.
+fn begin_stream(
+    ctx: &CallContext,
+    status: u16,
+    headers: &HeaderList,
+    source: Source,
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) {
+    let has_length = !headers.get_all("content-length").is_empty();
+    let mut opts = *opts;
+    // An HTTP/1.0 client without a length learns where the body ends when the connection does.
+    let close_after = opts.http10 && !has_length;
+    if close_after {
+        opts.close = true;
+        opts.http10_keep_alive = false;
+    }
+    let chunked = !has_length && !opts.http10;
+    write_head_start(out, status, &opts);
+    headers.write(out);
+    if chunked {
+        write_header(out, b"transfer-encoding", b"chunked");
+    }
+    out.extend_from_slice(b"\r\n");
+    *ctx.streaming.borrow_mut() = Some(Streaming { source, chunked, close_after, http10: opts.http10, gzip: None });
+}
+
+/// A `FileResponse`: Python settles its headers, Rust reads the file (and honours `Range`).
+fn write_py_file(
+    py: Python<'_>,
+    ctx: &CallContext,
+    response: &Bound<'_, PyAny>,
+    path: &Bound<'_, PyAny>,
+    status: u16,
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) -> PyResult<()> {
+    // Stats the file when the response was built without `stat_result`, raising as Starlette does.
+    response.call_method0(pyo3::intern!(py, "_fastrapi_prepare"))?;
+    let mut headers = HeaderList::default();
+    for pair in response.getattr(pyo3::intern!(py, "raw_headers"))?.try_iter()? {
+        let (name, value): (Vec<u8>, Vec<u8>) = pair?.extract()?;
+        headers.0.push((name, value));
+    }
+    let path: std::path::PathBuf = path.extract()?;
+    let opened = std::fs::File::open(&path).and_then(|file| Ok((file.metadata()?.len(), file)));
+    let (size, file) = opened.map_err(|e| {
+        pyo3::exceptions::PyRuntimeError::new_err(format!("File at path {} can not be read: {e}", path.display()))
+    })?;
+    let range = ctx.range_request.borrow().clone();
+    let answer = crate::files::answer(file, size, status, headers, range.as_ref(), opts.head_only)?;
+    write_file_answer(ctx, answer, out, opts);
+    Ok(())
+}
+
+fn write_file_answer(ctx: &CallContext, answer: FileAnswer, out: &mut Vec<u8>, opts: &WriteOpts) {
+    match answer {
+        FileAnswer::Refused { status, headers, body } => {
+            let headers: Vec<(&[u8], &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+            write_full(out, status, Some(b"text/plain; charset=utf-8"), &headers, body.as_bytes(), opts);
+        }
+        FileAnswer::Whole { status, headers, body } => write_whole(out, status, &headers, body.as_deref(), opts),
+        FileAnswer::Stream { status, headers, body } if !opts.head_only => {
+            begin_stream(ctx, status, &headers, Source::File(body), out, opts);
+        }
+        FileAnswer::Stream { status, headers, .. } => write_whole(out, status, &headers, None, opts),
+    }
+}
+
+/// The Rust path of a `StaticFiles` mount; `false` when Python must answer instead.
+fn serve_static(
+    ctx: &CallContext,
+    dir: &crate::files::static_files::StaticDir,
+    rest: &str,
+    head: &Head<'_>,
+    out: &mut Vec<u8>,
+    opts: &WriteOpts,
+) -> bool {
+    use crate::files::static_files::Lookup as StaticLookup;
+    match dir.lookup(rest, head) {
+        StaticLookup::Decline => false,
+        StaticLookup::NotModified(headers) => {
+            write_whole(out, 304, &headers, None, opts);
+            true
+        }
+        StaticLookup::Found(found) => {
+            let range = ctx.range_request.borrow().clone();
+            match crate::files::answer(found.file, found.size, 200, found.headers, range.as_ref(), opts.head_only) {
+                Ok(answer) => {
+                    write_file_answer(ctx, answer, out, opts);
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+    }
 }
 
 /// Hands an exception to the app's handlers; anything unhandled becomes the prebuilt 500.

@@ -75,6 +75,7 @@ impl OwnedOpts {
             http10_keep_alive: self.http10_keep_alive,
             server,
             http10: self.http10,
+            body_for_layers: false,
         }
     }
 }
@@ -91,6 +92,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         spooled_body: Default::default(),
         server_error: Default::default(),
         streaming: Default::default(),
+        range_request: Default::default(),
     };
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut wbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -174,8 +176,9 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     finish_pending(&ctx, pending, &mut wbuf, &opts.with_server(server));
                 }
                 let streaming = ctx.streaming.borrow_mut().take();
-                if let Some(streaming) = streaming {
-                    if flush(&mut stream, &mut wbuf).await.is_err() || !send_stream(&mut stream, &ctx, &streaming).await
+                if let Some(mut streaming) = streaming {
+                    if flush(&mut stream, &mut wbuf).await.is_err()
+                        || !send_stream(&mut stream, &ctx, &mut streaming).await
                     {
                         return;
                     }
@@ -342,7 +345,7 @@ fn temp_file() -> std::io::Result<std::fs::File> {
 /// Sends a streaming body as the iterator produces it; each write completes before the next
 /// chunk is asked for, so a slow client slows the producer instead of filling memory.
 /// `false`: the connection can not be reused (client gone, or the iterator failed).
-async fn send_stream(stream: &mut TcpStream, ctx: &CallContext<'_>, streaming: &Streaming) -> bool {
+async fn send_stream(stream: &mut TcpStream, ctx: &CallContext<'_>, streaming: &mut Streaming) -> bool {
     loop {
         let chunk = match next_chunk(ctx, streaming) {
             Chunk::Pending(task) => {
@@ -354,24 +357,14 @@ async fn send_stream(stream: &mut TcpStream, ctx: &CallContext<'_>, streaming: &
         match chunk {
             Chunk::Data(data) if data.is_empty() => continue,
             Chunk::Data(data) => {
-                let frame = if streaming.chunked {
-                    let mut frame = Vec::with_capacity(data.len() + 16);
-                    frame.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-                    frame.extend_from_slice(&data);
-                    frame.extend_from_slice(b"\r\n");
-                    frame
-                } else {
-                    data
-                };
-                if stream.write_all(frame).await.0.is_err() {
+                let frame = streaming.encode(&data);
+                if !frame.is_empty() && stream.write_all(frame).await.0.is_err() {
                     return false;
                 }
             }
             Chunk::End => {
-                if streaming.chunked && stream.write_all(&b"0\r\n\r\n"[..]).await.0.is_err() {
-                    return false;
-                }
-                return true;
+                let tail = streaming.finish();
+                return tail.is_empty() || stream.write_all(tail).await.0.is_ok();
             }
             Chunk::Failed | Chunk::Pending(_) => return false,
         }
