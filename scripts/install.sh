@@ -15,7 +15,7 @@ command -v cargo >/dev/null || { echo "cargo (Rust) is required: https://rustup.
 .venv/bin/python -m pip install --quiet "maturin>=1.7,<2" "pydantic>=2.7,<3"
 .venv/bin/python -m pip install --quiet \
   "pytest>=8" "pytest-timeout>=2" "httpx>=0.27" "fastapi==0.165.0" "python-multipart>=0.0.9" "itsdangerous>=2" \
-  "uvicorn[standard]>=0.30" "ruff>=0.6" "mypy>=1.10"
+  "uvicorn[standard]>=0.30" "ruff>=0.6" "mypy>=1.10" "schemathesis>=4"
 if [ "$PROFILE" = release ]; then
   .venv/bin/maturin develop --release --quiet
 else

@@ -13,6 +13,7 @@ pub mod params;
 pub mod python;
 pub mod router;
 pub mod server;
+pub mod ws;
 
 use pyo3::prelude::*;
 
@@ -22,6 +23,7 @@ fn _fastrapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<python::AppCore>()?;
     m.add_class::<server::ServerConfig>()?;
     m.add_class::<python::request::RequestData>()?;
+    m.add_class::<python::websocket::WebSocketChannel>()?;
     m.add_function(wrap_pyfunction!(server::run_worker, m)?)?;
     m.add_function(wrap_pyfunction!(server::resolve_driver, m)?)?;
     m.add_function(wrap_pyfunction!(server::set_parent_death_signal, m)?)?;

@@ -25,5 +25,7 @@ from fastrapi.param_functions import Security as Security
 from fastrapi.requests import Request as Request
 from fastrapi.responses import Response as Response
 from fastrapi.routing import APIRouter as APIRouter
+from fastrapi.websockets import WebSocket as WebSocket
+from fastrapi.websockets import WebSocketDisconnect as WebSocketDisconnect
 
 __version__ = "0.1.0"

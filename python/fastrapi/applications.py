@@ -9,13 +9,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fastrapi import _fastrapi
+from fastrapi import _fastrapi, _testing
 from fastrapi.datastructures import Default, State
 from fastrapi.encoders import jsonable_encoder
 from fastrapi.exception_handlers import http_exception_response, validation_error_response
 from fastrapi.exceptions import FastAPIError, HTTPException, RequestValidationError
-from fastrapi.responses import JSONResponse, Response
-from fastrapi.routing import APIRoute, APIRouter, DecoratedCallable
+from fastrapi.responses import JSONResponse, PlainTextResponse, Response
+from fastrapi.routing import APIRoute, APIRouter, APIWebSocketRoute, DecoratedCallable
+from fastrapi.utils import generate_unique_id
 
 error_logger = logging.getLogger("fastrapi.error")
 
@@ -63,6 +64,7 @@ class _Hooks:
         if isinstance(exc, RequestValidationError):
             return validation_error_response(exc.errors())
         error_logger.error("Exception in ASGI application", exc_info=exc)
+        _testing.server_exception(exc)
         return None
 
     async def routing_error(self, status_code: int, allow: str | None, data: Any) -> Response:
@@ -74,7 +76,8 @@ class _Hooks:
         async def raise_routing_error(request: Any) -> Response:
             raise HTTPException(status_code=status_code, headers=headers)
 
-        return await self.app.run_request(Request(data, self.app), raise_routing_error)
+        app = self.app._app_for_path(data.path)  # under a mounted app's prefix: that app's layers
+        return await app.run_request(Request(data, app), raise_routing_error)  # type: ignore[no-any-return]
 
     def validation_error(self, errors: list[Any], body: Any) -> Response:
         return validation_error_response(errors)
@@ -84,6 +87,9 @@ class _Hooks:
             await task()
         except Exception as exc:
             error_logger.error("Exception in background task", exc_info=exc)
+            _testing.server_exception(exc)
+        finally:
+            _testing.background_done(task)
 
 
 class FastAPI:
@@ -113,6 +119,21 @@ class FastAPI:
         strict_content_type: bool = True,
         exception_handlers: dict[Any, Callable[..., Any]] | None = None,
         middleware: Sequence[Any] | None = None,
+        swagger_ui_oauth2_redirect_url: str | None = "/docs/oauth2-redirect",
+        swagger_ui_init_oauth: dict[str, Any] | None = None,
+        swagger_ui_parameters: dict[str, Any] | None = None,
+        terms_of_service: str | None = None,
+        contact: dict[str, Any] | None = None,
+        license_info: dict[str, Any] | None = None,
+        root_path_in_servers: bool = True,
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        callbacks: list[Any] | None = None,
+        webhooks: APIRouter | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function: Callable[[Any], str] = Default(generate_unique_id),
+        separate_input_output_schemas: bool = True,
+        openapi_external_docs: dict[str, Any] | None = None,
         **extra: Any,
     ) -> None:
         self.debug = debug
@@ -131,6 +152,25 @@ class FastAPI:
         self.servers = servers or []
         self.docs_url = docs_url
         self.redoc_url = redoc_url
+        self.swagger_ui_oauth2_redirect_url = swagger_ui_oauth2_redirect_url
+        self.swagger_ui_init_oauth = swagger_ui_init_oauth
+        self.swagger_ui_parameters = swagger_ui_parameters
+        self.terms_of_service = terms_of_service
+        self.contact = contact
+        self.license_info = license_info
+        self.root_path_in_servers = root_path_in_servers
+        self.separate_input_output_schemas = separate_input_output_schemas
+        self.openapi_external_docs = openapi_external_docs
+        self.openapi_version = "3.1.0"
+        self.openapi_schema: dict[str, Any] | None = None
+        self._openapi_routes_version: tuple[int, ...] | None = None
+        self._openapi_json_cache: tuple[int, str, bytes] | None = None
+        self._openapi_warnings: list[tuple[Any, Any]] = []
+        if self.openapi_url:
+            assert self.title, "A title must be provided for OpenAPI, e.g.: 'My API'"
+            assert self.version, "A version must be provided for OpenAPI, e.g.: '2.1.0'"
+        # Routes documented as webhooks (`@app.webhooks.post("new-item")`); never served.
+        self.webhooks = webhooks or APIRouter()
         self.root_path = root_path
         self.strict_content_type = strict_content_type
         self.extra = extra
@@ -144,15 +184,151 @@ class FastAPI:
             dependencies=dependencies,
             default_response_class=default_response_class,
             redirect_slashes=redirect_slashes,
+            responses=responses,
+            callbacks=callbacks,
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+            generate_unique_id_function=generate_unique_id_function,
         )
         self.router.routes.extend(routes or [])
         self.router.on_startup.extend(on_startup or [])
         self.router.on_shutdown.extend(on_shutdown or [])
         self._core: _fastrapi.AppCore | None = None
+        # (parent app, path prefix) once this app is mounted in another one (`Mount`).
+        self._fastrapi_mounted_in: tuple[FastAPI, str] | None = None
+        self._fastrapi_mounts: list[tuple[str, FastAPI]] = []
+        self.setup()
 
     @property
     def routes(self) -> list[Any]:
         return self.router.routes
+
+    # -- OpenAPI and the docs pages ---------------------------------------------------------
+    def openapi(self) -> dict[str, Any]:
+        """The app's OpenAPI document, generated on first use and kept in ``openapi_schema``
+        (generated again if routes were added since)."""
+        from fastrapi.openapi.utils import get_openapi
+
+        routes_version = tuple(id(route) for route in self.routes)
+        if not self.openapi_schema or self._openapi_routes_version != routes_version:
+            self.openapi_schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                openapi_version=self.openapi_version,
+                summary=self.summary,
+                description=self.description,
+                terms_of_service=self.terms_of_service,
+                contact=self.contact,
+                license_info=self.license_info,
+                routes=self.routes,
+                webhooks=self.webhooks.routes,
+                tags=self.openapi_tags,
+                servers=self.servers,
+                separate_input_output_schemas=self.separate_input_output_schemas,
+                external_docs=self.openapi_external_docs,
+            )
+            self._openapi_routes_version = routes_version
+        return self.openapi_schema
+
+    def _prepare_openapi(self) -> None:
+        """Make the document once, before workers fork. Its warnings (duplicate operation ids)
+        are held back until it is first served, and a failure is left for that request to
+        report: when FastAPI emits them."""
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                self._openapi_json(self.root_path.rstrip("/"))
+            except Exception:  # noqa: BLE001
+                return
+        self._openapi_warnings = [(w.message, w.category) for w in caught]
+
+    def _openapi_json(self, root_path: str) -> bytes:
+        """The document as served at ``openapi_url``: JSON bytes, made once per document."""
+        pending = self._openapi_warnings
+        if pending:
+            import warnings
+
+            self._openapi_warnings = []
+            for message, category in pending:
+                warnings.warn(message, category, stacklevel=1)
+        schema = self.openapi()
+        cached = self._openapi_json_cache
+        if cached is not None and cached[0] == id(schema) and cached[1] == root_path:
+            return cached[2]
+        served = schema
+        if root_path and self.root_path_in_servers:
+            servers = schema.get("servers", [])
+            if root_path not in {server.get("url") for server in servers}:
+                served = {**schema, "servers": [{"url": root_path}, *servers]}
+        body = JSONResponse(served).body
+        self._openapi_json_cache = (id(schema), root_path, body)
+        return body
+
+    def setup(self) -> None:
+        """Add the routes of ``openapi_url``, ``docs_url`` (with the OAuth2 redirect page) and
+        ``redoc_url``, as FastAPI does; none of them appears in the document."""
+        from fastrapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+
+        if not self.openapi_url:
+            return
+
+        def root_path_of(request: Any) -> str:
+            return str(request.scope.get("root_path", "")).rstrip("/")
+
+        async def openapi(request: Any) -> Response:
+            return Response(self._openapi_json(root_path_of(request)), media_type="application/json")
+
+        self.add_route(self.openapi_url, openapi, include_in_schema=False)
+        if self.docs_url:
+
+            async def swagger_ui_html(request: Any) -> Response:
+                root_path = root_path_of(request)
+                redirect_url = self.swagger_ui_oauth2_redirect_url
+                return get_swagger_ui_html(
+                    openapi_url=root_path + str(self.openapi_url),
+                    title=f"{self.title} - Swagger UI",
+                    oauth2_redirect_url=root_path + redirect_url if redirect_url else None,
+                    init_oauth=self.swagger_ui_init_oauth,
+                    swagger_ui_parameters=self.swagger_ui_parameters,
+                )
+
+            self.add_route(self.docs_url, swagger_ui_html, include_in_schema=False)
+            if self.swagger_ui_oauth2_redirect_url:
+
+                async def swagger_ui_redirect(request: Any) -> Response:
+                    return get_swagger_ui_oauth2_redirect_html()
+
+                self.add_route(self.swagger_ui_oauth2_redirect_url, swagger_ui_redirect, include_in_schema=False)
+        if self.redoc_url:
+
+            async def redoc_html(request: Any) -> Response:
+                return get_redoc_html(
+                    openapi_url=root_path_of(request) + str(self.openapi_url), title=f"{self.title} - ReDoc"
+                )
+
+            self.add_route(self.redoc_url, redoc_html, include_in_schema=False)
+
+    def add_route(
+        self,
+        path: str,
+        route: Callable[..., Any],
+        methods: Sequence[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """A Starlette-style route: ``endpoint(request) -> Response``."""
+        self.router.add_route(path, route, methods=methods, name=name, include_in_schema=include_in_schema)
+
+    def route(
+        self, path: str, methods: Sequence[str] | None = None, name: str | None = None, include_in_schema: bool = True
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.route(path, methods=methods, name=name, include_in_schema=include_in_schema)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        """The path of the route called ``name``, its ``{parameters}`` filled in from ``path_params``."""
+        return self.router.url_path_for(name, **path_params)
 
     # -- the decorators FastAPI apps use --------------------------------------------------
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
@@ -160,6 +336,22 @@ class FastAPI:
 
     def api_route(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
         return self.router.api_route(path, **kwargs)
+
+    def add_api_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None, *, dependencies: Any = None
+    ) -> None:
+        self.router.add_api_websocket_route(path, endpoint, name=name, dependencies=dependencies)
+
+    def websocket(
+        self, path: str, name: str | None = None, *, dependencies: Any = None
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.websocket(path, name=name, dependencies=dependencies)
+
+    def add_websocket_route(self, path: str, endpoint: Callable[..., Any], name: str | None = None) -> None:
+        self.router.add_websocket_route(path, endpoint, name=name)
+
+    def websocket_route(self, path: str, name: str | None = None) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.websocket_route(path, name=name)
 
     def get(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
         return self.router.get(path, **kwargs)
@@ -192,7 +384,7 @@ class FastAPI:
         return self.router.on_event(event_type)
 
     def mount(self, path: str, app: Any, name: str | None = None) -> None:
-        """Serve ``app`` (``StaticFiles``) under ``path``."""
+        """Serve ``app`` under ``path``: ``StaticFiles``, another FastAPI app, or any ASGI app."""
         self.router.mount(path, app, name)
 
     def add_event_handler(self, event_type: str, func: Callable[[], Any]) -> None:
@@ -278,6 +470,7 @@ class FastAPI:
         if handler is None:
             return None  # the server logs it and answers its own 500
         error_logger.error("Exception in ASGI application", exc_info=exc)
+        _testing.server_exception(exc)  # Starlette re-raises it after the handler answered
         response = handler(request, exc)
         if inspect.isawaitable(response):
             response = await response
@@ -287,8 +480,25 @@ class FastAPI:
 
     async def run_request(self, request: Any, endpoint: Callable[[Any], Any]) -> Response:
         """One request through Starlette's layers: error middleware, the app's ``http``
-        middleware (last added outermost), exception handlers, then ``endpoint``."""
+        middleware (last added outermost), exception handlers, then ``endpoint``.
 
+        For an app mounted in another (``parent.mount(prefix, app)``), the parent's layers run
+        around this app's, as Starlette's middleware stacks nest."""
+        mounted_in = self._fastrapi_mounted_in
+        if mounted_in is not None:
+            parent = mounted_in[0]
+
+            async def in_mounted_app(req: Any) -> Response:
+                req._app = self
+                return await self._run_layers(req, endpoint, mounted=True)
+
+            request._app = parent
+            return await parent.run_request(request, in_mounted_app)  # type: ignore[no-any-return]
+        response = await self._run_layers(request, endpoint)
+        _testing.response_ready(response)
+        return response
+
+    async def _run_layers(self, request: Any, endpoint: Callable[[Any], Any], mounted: bool = False) -> Response:
         async def with_handlers(req: Any) -> Response:
             try:
                 return await endpoint(req)  # type: ignore[no-any-return]
@@ -308,27 +518,59 @@ class FastAPI:
         except Exception as exc:
             response = await self._handle_server_error(request, exc)
             if response is None:
-                raise
+                if not mounted:
+                    raise
+                # A mounted app's own error middleware answers (Starlette's plain 500); the
+                # parent's handlers do not see the exception.
+                error_logger.error("Exception in ASGI application", exc_info=exc)
+                _testing.server_exception(exc)
+                return PlainTextResponse("Internal Server Error", status_code=500)
             return response
 
     def _routing_errors_handled(self) -> bool:
+        if any(app._routing_errors_handled() for _, app in self._fastrapi_mounts):
+            return True
         return bool(self.http_middleware) or any(key in self.exception_handlers for key in (404, 405, HTTPException))
 
+    def _app_for_path(self, path: str) -> FastAPI:
+        """The (mounted) app whose prefix ``path`` is under, as Starlette's ``Mount`` matches."""
+        for prefix, app in self._fastrapi_mounts:
+            if path.startswith(prefix + "/"):
+                return app._app_for_path(path)
+        return self
+
     # -- running --------------------------------------------------------------------------
+    def _compile_routes(self, force_solver: bool = False) -> list[Any]:
+        """Every route's plan; a mounted FastAPI app contributes a plan for each of its routes."""
+        # With handlers of its own, every request runs where a `Request` exists to hand them.
+        solve_all = force_solver or bool(self.exception_handlers or self.http_middleware or self.session_middleware)
+        plans: list[Any] = []
+        self._fastrapi_mounts = []  # filled by each `Mount` of a FastAPI app
+        for route in self.router.routes:
+            if isinstance(route, APIWebSocketRoute):
+                continue  # served by the WebSocket table (`_websocket_plans`)
+            compiled = route.compile(self, strict_content_type=self.strict_content_type, force_solver=solve_all)
+            plans.extend(compiled if isinstance(compiled, list) else [compiled])
+        return plans
+
     def build_core(self) -> _fastrapi.AppCore:
         """Compile every route into the plan the Rust core serves (done once, before workers start)."""
         if self._core is None:
-            # With handlers of its own, every request runs where a `Request` exists to hand them.
-            solve_all = bool(self.exception_handlers or self.http_middleware or self.session_middleware)
-            plans = [
-                route.compile(self, strict_content_type=self.strict_content_type, force_solver=solve_all)
-                for route in self.router.routes
-            ]
+            plans = self._compile_routes()
+            if self.openapi_url:
+                self._prepare_openapi()
             hooks = _Hooks(self)
             if not self._routing_errors_handled():
                 hooks.routing_error = None  # type: ignore[assignment,method-assign]
+            websocket_plans = [
+                route.compile_websocket(self) for route in self.router.routes if isinstance(route, APIWebSocketRoute)
+            ]
             self._core = _fastrapi.AppCore(
-                plans, hooks, redirect_slashes=self.router.redirect_slashes, middleware=self.user_middleware
+                plans,
+                hooks,
+                redirect_slashes=self.router.redirect_slashes,
+                middleware=self.user_middleware,
+                websocket_routes=websocket_plans,
             )
         return self._core
 
@@ -351,6 +593,26 @@ class FastAPI:
         raise FastAPIError(
             "fastrapi apps are served by app.serve() or `fastrapi run`, not by an ASGI server"
         )
+
+
+class MountedApp:
+    """A FastAPI app as mounted in another (``parent.mount(prefix, app)``): everything is read
+    from the app itself, but its requests run inside the parent's layers and see the prefix as
+    their ``root_path``. The app itself is untouched, so it can also be served on its own or
+    mounted elsewhere."""
+
+    def __init__(self, app: FastAPI, parent: Any, prefix: str) -> None:
+        self._fastrapi_unwrapped = app
+        self._fastrapi_mounted_in = (parent, prefix)
+        self._fastrapi_mounts: list[tuple[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fastrapi_unwrapped, name)
+
+    run_request = FastAPI.run_request
+    _compile_routes = FastAPI._compile_routes
+    _routing_errors_handled = FastAPI._routing_errors_handled
+    _app_for_path = FastAPI._app_for_path
 
 
 FastrAPI = FastAPI

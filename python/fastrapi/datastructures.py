@@ -169,6 +169,11 @@ class QueryParams(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._dict)
 
+    def __str__(self) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode(self.multi_items())
+
     def __repr__(self) -> str:
         return f"QueryParams({self._list!r})"
 
@@ -220,7 +225,7 @@ class UploadFile:
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        return {"type": "string", "format": "binary"}
+        return {"type": "string", "contentMediaType": "application/octet-stream"}
 
     @classmethod
     def _validate(cls, value: Any) -> UploadFile:
@@ -258,3 +263,36 @@ class FormData(Mapping[str, "str | UploadFile"]):
 
     def __repr__(self) -> str:
         return f"FormData({self._list!r})"
+
+
+class URLPath(str):
+    """A path built by ``url_path_for``: a ``str``, plus the protocol/host it belongs to."""
+
+    protocol: str
+    host: str
+
+    def __new__(cls, path: str, protocol: str = "", host: str = "") -> URLPath:
+        assert protocol in ("http", "websocket", "")
+        path = path.replace("\\", "%5C")
+        if path.startswith("//"):  # would read as an authority
+            path = "/%2F" + path[2:]
+        return str.__new__(cls, path)
+
+    def __init__(self, path: str, protocol: str = "", host: str = "") -> None:
+        self.protocol = protocol
+        self.host = host
+
+    def make_absolute_url(self, base_url: Any) -> Any:
+        """This path under ``base_url`` (a ``URL`` or a string), as a ``URL``."""
+        from urllib.parse import urlsplit
+
+        from fastrapi.requests import URL
+
+        if isinstance(base_url, str):
+            parts = urlsplit(base_url)
+            base_url = URL(parts.scheme, parts.netloc, parts.path, parts.query)
+        scheme = base_url.scheme
+        if self.protocol:
+            secure = base_url.scheme in ("https", "wss")
+            scheme = {"http": ("http", "https"), "websocket": ("ws", "wss")}[self.protocol][secure]
+        return URL(scheme, self.host or base_url.netloc, base_url.path.rstrip("/") + str(self), "")

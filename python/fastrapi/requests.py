@@ -9,6 +9,7 @@ from http.cookies import _unquote  # type: ignore[attr-defined]
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
+from fastrapi import _testing
 from fastrapi.datastructures import Headers, QueryParams, State
 
 
@@ -88,6 +89,18 @@ def cookie_parser(cookie_string: str) -> dict[str, str]:
     return cookies
 
 
+def _root_path_of(app: Any) -> str:
+    own = getattr(app, "root_path", "")
+    if own:
+        return own  # type: ignore[no-any-return]
+    mounted_in = getattr(app, "_fastrapi_mounted_in", None)
+    if mounted_in is not None:
+        parent, prefix = mounted_in
+        return _root_path_of(parent) + prefix
+    observer = _testing.current()
+    return observer.root_path if observer is not None else ""
+
+
 class Request:
     """A request as the Rust core hands it over: raw parts, decoded lazily on first use."""
 
@@ -133,7 +146,24 @@ class Request:
 
     @property
     def base_url(self) -> URL:
-        return self.url.replace(path="/", query="")
+        """The URL of the outermost app: scheme, host and its root path (Starlette's rule)."""
+        path = _root_path_of(self._outermost_app())
+        if not path.endswith("/"):
+            path += "/"
+        return self.url.replace(path=path, query="")
+
+    def _outermost_app(self) -> Any:
+        app = self._app
+        while getattr(app, "_fastrapi_mounted_in", None) is not None:
+            app = app._fastrapi_mounted_in[0]
+        return app
+
+    def url_for(self, name: str, /, **path_params: Any) -> URL:
+        """The absolute URL of the route called ``name`` (``"mount:route"`` inside a mount)."""
+        app = self._outermost_app()
+        if app is None:
+            raise RuntimeError("The `url_for` method can only be used inside a Starlette application or with a router.")
+        return app.url_path_for(name, **path_params).make_absolute_url(base_url=self.base_url)  # type: ignore[no-any-return]
 
     @property
     def query_params(self) -> QueryParams:
@@ -154,8 +184,18 @@ class Request:
 
     @property
     def client(self) -> Address | None:
+        if _testing.observers:  # a test client's worker: the address the test asked for
+            observer = _testing.current()
+            if observer is not None and observer.client is not None:
+                return Address(*observer.client)
         client = self._data.client
         return Address(*client) if client is not None else None
+
+    @property
+    def _root_path(self) -> str:
+        """ASGI's ``root_path``: the app's own ``root_path``, else its mount prefix (and the
+        test client's ``root_path``), as FastAPI and Starlette's ``Mount`` set it."""
+        return _root_path_of(self._app)
 
     @property
     def state(self) -> State:
@@ -173,7 +213,9 @@ class Request:
 
     @property
     def app(self) -> Any:
-        return self._app
+        # A mounted FastAPI app is reached through its `MountedApp` view: show the app itself.
+        unwrapped = getattr(self._app, "_fastrapi_unwrapped", None)
+        return self._app if unwrapped is None else unwrapped
 
     @property
     def scope(self) -> dict[str, Any]:
@@ -186,9 +228,9 @@ class Request:
             "path": self._data.path,
             "raw_path": self._data.raw_path.encode("latin-1"),
             "query_string": self._data.query.encode("latin-1"),
-            "root_path": "",
+            "root_path": self._root_path,
             "headers": list(self._data.headers),
-            "client": self._data.client,
+            "client": tuple(client) if (client := self.client) is not None else None,
             "server": self._data.server,
             "path_params": self.path_params,
             "app": self._app,

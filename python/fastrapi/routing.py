@@ -13,12 +13,34 @@ from typing import Any, TypeVar, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
-from fastrapi.datastructures import Default, DefaultPlaceholder
+from fastrapi.convertors import compile_path, replace_params
+from fastrapi.datastructures import Default, DefaultPlaceholder, URLPath
 from fastrapi.dependencies.utils import EndpointPlan, ParamPlan, analyze_endpoint, body_decoder
 from fastrapi.exceptions import FastAPIError, ResponseValidationError
 from fastrapi.responses import JSONResponse, Response
+from fastrapi.utils import generate_unique_id
 
 DecoratedCallable = TypeVar("DecoratedCallable", bound=Callable[..., Any])
+
+
+class NoMatchFound(Exception):
+    """Raised by ``url_path_for``/``url_for`` when no route has that name and those parameters."""
+
+    def __init__(self, name: str, path_params: dict[str, Any]) -> None:
+        params = ", ".join(list(path_params.keys()))
+        super().__init__(f'No route exists for name "{name}" and params "{params}".')
+
+
+def _get_name(endpoint: Any) -> str:
+    return getattr(endpoint, "__name__", endpoint.__class__.__name__)  # type: ignore[no-any-return]
+
+
+def _resolve_default(*items: Any) -> Any:
+    """The first item that is not a ``Default(...)`` placeholder, else the first one."""
+    for item in items:
+        if not isinstance(item, DefaultPlaceholder):
+            return item
+    return items[0]
 
 
 def _is_async_callable(obj: Any) -> bool:
@@ -88,12 +110,12 @@ class APIRoute:
         response_model_exclude_defaults: bool = False,
         response_model_exclude_none: bool = False,
         openapi_extra: dict[str, Any] | None = None,
+        callbacks: list[Any] | None = None,
+        generate_unique_id_function: Callable[[Any], str] | DefaultPlaceholder[Any] = Default(generate_unique_id),
         **extra: Any,
     ) -> None:
-        if not path.startswith("/"):
-            raise FastAPIError(f"Routed paths must start with '/': {path!r}")
         self.path = path
-        self.path_format = path
+        self.path_format, self.param_convertors = compile_path(path)
         self.endpoint = endpoint
         seen: list[str] = []
         for method in methods or ["GET"]:
@@ -101,8 +123,8 @@ class APIRoute:
                 seen.append(method.upper())
         self.methods = set(seen)
         self._method_order = seen
-        self.name = name if name is not None else getattr(endpoint, "__name__", endpoint.__class__.__name__)
-        self.status_code = status_code
+        self.name = name if name is not None else _get_name(endpoint)
+        self.status_code = int(status_code) if isinstance(status_code, int) else status_code
         if isinstance(response_model, DefaultPlaceholder):
             response_model = _return_annotation(endpoint)
         self.response_model = response_model
@@ -110,7 +132,8 @@ class APIRoute:
         self.tags = list(tags or [])
         self.dependencies = list(dependencies or [])
         self.summary = summary
-        self.description = description if description is not None else inspect.cleandoc(endpoint.__doc__ or "")
+        # Only the part of a docstring before a form feed (\f) is published.
+        self.description = (description or inspect.cleandoc(endpoint.__doc__ or "")).split("\f")[0].strip()
         self.response_description = response_description
         self.responses = responses or {}
         self.deprecated = deprecated
@@ -123,10 +146,24 @@ class APIRoute:
         self.response_model_exclude_defaults = response_model_exclude_defaults
         self.response_model_exclude_none = response_model_exclude_none
         self.openapi_extra = openapi_extra
+        self.callbacks = callbacks
+        self.generate_unique_id_function = generate_unique_id_function
+        make_id = _resolve_default(generate_unique_id_function)
+        if isinstance(make_id, DefaultPlaceholder):
+            make_id = make_id.value
+        self.unique_id: str = operation_id or make_id(self)
         self.extra = extra
         self.plan: EndpointPlan = analyze_endpoint(path, endpoint, self.dependencies)
 
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or set(path_params) != set(self.param_convertors):
+            raise NoMatchFound(name, path_params)
+        path, _ = replace_params(self.path_format, self.param_convertors, path_params)
+        return URLPath(path=path, protocol="http")
+
     def compile(self, app: Any = None, *, strict_content_type: bool = True, force_solver: bool = False) -> RoutePlan:
+        if not self.path.startswith("/"):
+            raise FastAPIError(f"Routed paths must start with '/': {self.path!r}")
         if force_solver or self.plan.dependant.needs_python_solver():
             from fastrapi.dependencies.solver import make_solver
 
@@ -210,25 +247,207 @@ def _render_with_class(response_class: type[Response], status_code: int | None, 
     return response_class(jsonable_encoder(value), **kwargs)
 
 
+class Route:
+    """A Starlette-style route, ``endpoint(request) -> Response`` (``add_route``; the docs pages).
+
+    Without ``methods`` it answers GET (and HEAD), as Starlette's ``Route`` does.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Sequence[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        if not path.startswith("/"):
+            raise FastAPIError(f"Routed paths must start with '/': {path!r}")
+        self.path = path
+        self.path_format, self.param_convertors = compile_path(path)
+        self.endpoint = endpoint
+        self.name = name if name is not None else _get_name(endpoint)
+        self.include_in_schema = include_in_schema
+        order: list[str] = []
+        for method in methods if methods is not None else ["GET"]:
+            if method.upper() not in order:
+                order.append(method.upper())
+        if "GET" in order and "HEAD" not in order:
+            order.append("HEAD")
+        self._method_order = order
+        self.methods = set(order)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or set(path_params) != set(self.param_convertors):
+            raise NoMatchFound(name, path_params)
+        path, _ = replace_params(self.path_format, self.param_convertors, path_params)
+        return URLPath(path=path, protocol="http")
+
+    def compile(self, app: Any = None, *, strict_content_type: bool = True, force_solver: bool = False) -> RoutePlan:
+        from fastrapi.requests import Request
+
+        endpoint = self.endpoint
+
+        async def call(request: Any) -> Response:
+            result = endpoint(request)
+            if inspect.isawaitable(result):
+                result = await result
+            return result  # type: ignore[no-any-return]
+
+        async def solve(data: Any) -> Response:
+            request = Request(data, app)
+            if app is None:
+                return await call(request)
+            return await app.run_request(request, call)  # type: ignore[no-any-return]
+
+        return RoutePlan(
+            path=self.path,
+            methods=list(self._method_order),
+            endpoint=solve,
+            is_async=True,
+            params=[],
+            body=None,
+            status_code=200,
+            serialize=None,
+            solver=solve,
+        )
+
+
+def _mount_url_path_for(mount: Any, name: str, path_params: dict[str, Any]) -> URLPath:
+    """Starlette's ``Mount.url_path_for``: ``"name"`` with ``path=``, or ``"name:route"`` inside it."""
+    path_format = mount.path + "/{path}"
+    convertors = {"path": compile_path("{path:path}")[1]["path"]}
+    params = dict(path_params)
+    if mount.name is not None and name == mount.name and "path" in params:
+        params["path"] = str(params["path"]).lstrip("/")
+        path, remaining = replace_params(path_format, convertors, params)
+        if not remaining:
+            return URLPath(path=path)
+    elif mount.name is None or name.startswith(mount.name + ":"):
+        inner_name = name if mount.name is None else name[len(mount.name) + 1 :]
+        path_kwarg = params.pop("path", None)
+        prefix, remaining = replace_params(path_format, convertors, {**params, "path": ""})
+        if path_kwarg is not None:
+            remaining["path"] = path_kwarg
+        for route in getattr(mount.app, "routes", None) or []:
+            try:
+                url = _route_url_path_for(route, inner_name, remaining)
+            except NoMatchFound:
+                continue
+            return URLPath(path=prefix.rstrip("/") + str(url), protocol=url.protocol)
+    raise NoMatchFound(name, path_params)
+
+
+def _route_url_path_for(route: Any, name: str, path_params: dict[str, Any]) -> URLPath:
+    url_path_for = getattr(route, "url_path_for", None)
+    if url_path_for is not None:
+        return url_path_for(name, **path_params)  # type: ignore[no-any-return]
+    if isinstance(route, Mount):
+        return _mount_url_path_for(route, name, path_params)
+    raise NoMatchFound(name, path_params)
+
+
+def _not_found_plan(app: Any, path: str) -> RoutePlan:
+    from fastrapi.exceptions import HTTPException
+    from fastrapi.requests import Request
+
+    async def not_found(request: Any) -> Response:
+        raise HTTPException(status_code=404)
+
+    async def solve(data: Any) -> Response:
+        return await app.run_request(Request(data, app), not_found)  # type: ignore[no-any-return]
+
+    return RoutePlan(
+        path=path,
+        methods=["*"],
+        endpoint=solve,
+        is_async=True,
+        params=[],
+        body=None,
+        status_code=404,
+        serialize=None,
+        solver=solve,
+    )
+
+
 class Mount:
-    """An application served under a path prefix (``app.mount``). ``StaticFiles`` for now."""
+    """An application served under a path prefix (``app.mount``): ``StaticFiles``, a fastrapi
+    ``FastAPI`` app (its routes join the route table under the prefix and run with its own
+    middleware and exception handlers) or any ASGI application (served through the ASGI bridge,
+    `fastrapi._asgi`)."""
 
     def __init__(self, path: str, app: Any, name: str | None = None) -> None:
         from fastrapi.staticfiles import StaticFiles
 
         if path and not path.startswith("/"):
             raise FastAPIError("Routed paths must start with '/'")
-        if not isinstance(app, StaticFiles):
+        if not isinstance(app, StaticFiles) and not callable(app):
             raise FastAPIError(
-                f"mounting {type(app).__name__} is not supported by this version of fastrapi yet "
-                "(StaticFiles can be mounted)"
+                f"cannot mount {type(app).__name__}: mount StaticFiles, a FastAPI app or an ASGI application"
             )
         self.path = path.rstrip("/")
         self.app = app
         self.name = name
 
-    def compile(self, app: Any = None, *, strict_content_type: bool = True, force_solver: bool = False) -> RoutePlan:
+    def _compile_app(self, parent: Any, force_solver: bool) -> list[RoutePlan]:
+        """A mounted FastAPI app: each of its routes, compiled for it, under the prefix."""
+        sub = self.app
+        if sub.user_middleware:
+            names = ", ".join(type(m).__name__ for m in sub.user_middleware)
+            raise FastAPIError(
+                f"the app mounted at {self.path or '/'!r} has {names}: middleware of a mounted app is not "
+                "supported by this version of fastrapi yet; add it to the outer app"
+            )
+        from fastrapi.applications import MountedApp
+
+        mounted = MountedApp(sub, parent, self.path)
+        parent._fastrapi_mounts.append((self.path, mounted))
+        # The outer app's Python layers (exception handlers, `http` middleware, sessions) wrap
+        # the mounted app's requests, so with any of those its routes need a `Request` too.
+        plans = mounted._compile_routes(force_solver=force_solver)
+        for plan in plans:
+            plan.path = self.path + plan.path
+        root = self.path + "/"
+        if self.path and all(plan.path != root for plan in plans):
+            # Starlette's Mount matches "<prefix>/" whatever the app's routes: "<prefix>" is
+            # redirected there and answered by the mounted app (404 without a "/" route).
+            plans.append(_not_found_plan(mounted, root))
+        return plans  # type: ignore[no-any-return]
+
+    def _compile_asgi(self, parent: Any) -> RoutePlan:
+        from fastrapi._asgi import ASGIBridge
         from fastrapi.requests import Request
+
+        bridge = ASGIBridge(self.app, self.path, self.name, parent)
+
+        async def solve(data: Any) -> Response:
+            return await parent.run_request(Request(data, parent), bridge)  # type: ignore[no-any-return]
+
+        return RoutePlan(
+            path=self.path + "/{path:path}",
+            methods=["*"],
+            endpoint=solve,
+            is_async=True,
+            params=[],
+            body=None,
+            status_code=200,
+            serialize=None,
+            solver=solve,
+            spool_body=True,
+        )
+
+    def compile(
+        self, app: Any = None, *, strict_content_type: bool = True, force_solver: bool = False
+    ) -> RoutePlan | list[RoutePlan]:
+        from fastrapi.applications import FastAPI
+        from fastrapi.requests import Request
+        from fastrapi.staticfiles import StaticFiles
+
+        if isinstance(self.app, FastAPI):
+            return self._compile_app(app, force_solver)
+        if not isinstance(self.app, StaticFiles):
+            return self._compile_asgi(app)
 
         mounted = self.app
 
@@ -267,6 +486,40 @@ def _served_natively(mounted: Any, app: Any) -> tuple[str, bool] | None:
     return os.path.realpath(mounted.all_directories[0]), mounted.follow_symlink
 
 
+class APIWebSocketRoute:
+    """A WebSocket endpoint (``@app.websocket``): parameters and dependencies as for HTTP routes."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        dependencies: Sequence[Any] | None = None,
+    ) -> None:
+        if not path.startswith("/"):
+            raise FastAPIError(f"Routed paths must start with '/': {path!r}")
+        self.path = path
+        self.path_format = path
+        self.endpoint = endpoint
+        self.name = name if name is not None else getattr(endpoint, "__name__", endpoint.__class__.__name__)
+        self.dependencies = list(dependencies or [])
+        self.plan: EndpointPlan = analyze_endpoint(path, endpoint, self.dependencies)
+
+    def compile_websocket(self, app: Any = None) -> WebSocketPlan:
+        from fastrapi.dependencies.solver import make_websocket_solver
+
+        return WebSocketPlan(path=self.path, solver=make_websocket_solver(self, app))
+
+
+@dataclasses.dataclass
+class WebSocketPlan:
+    """What the Rust core reads for one WebSocket route."""
+
+    path: str
+    solver: Callable[[Any, Any], Any]
+
+
 class APIRouter:
     def __init__(
         self,
@@ -276,9 +529,15 @@ class APIRouter:
         dependencies: Sequence[Any] | None = None,
         default_response_class: type[Response] = Default(JSONResponse),
         responses: dict[int | str, dict[str, Any]] | None = None,
+        callbacks: list[Any] | None = None,
+        routes: list[Any] | None = None,
         redirect_slashes: bool = True,
+        route_class: type[APIRoute] = APIRoute,
+        on_startup: Sequence[Callable[[], Any]] | None = None,
+        on_shutdown: Sequence[Callable[[], Any]] | None = None,
         deprecated: bool | None = None,
         include_in_schema: bool = True,
+        generate_unique_id_function: Callable[[Any], str] = Default(generate_unique_id),
         **extra: Any,
     ) -> None:
         if prefix:
@@ -294,18 +553,68 @@ class APIRouter:
         self.redirect_slashes = redirect_slashes
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
-        self.routes: list[Any] = []
-        self.on_startup: list[Callable[[], Any]] = []
-        self.on_shutdown: list[Callable[[], Any]] = []
+        self.callbacks = list(callbacks or [])
+        self.route_class = route_class
+        self.generate_unique_id_function = generate_unique_id_function
+        self.routes: list[Any] = list(routes or [])
+        self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
+        self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
 
-    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        kwargs.setdefault("response_class", self.default_response_class)
-        tags = list(self.tags) + list(kwargs.pop("tags", None) or [])
-        if self.deprecated is not None and kwargs.get("deprecated") is None:
-            kwargs["deprecated"] = self.deprecated
-        kwargs["dependencies"] = self.dependencies + list(kwargs.get("dependencies") or [])
-        route = APIRoute(self.prefix + path, endpoint, tags=tags, **kwargs)
-        self.routes.append(route)
+    def add_api_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        route_class_override: type[APIRoute] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Add a route, with this router's prefix, tags, dependencies, responses, callbacks and
+        defaults applied as FastAPI applies them."""
+        kwargs["response_class"] = _resolve_default(
+            kwargs.get("response_class", Default(JSONResponse)), self.default_response_class
+        )
+        kwargs["tags"] = [*self.tags, *(kwargs.get("tags") or [])]
+        kwargs["dependencies"] = [*self.dependencies, *(kwargs.get("dependencies") or [])]
+        kwargs["responses"] = {**self.responses, **(kwargs.get("responses") or {})}
+        kwargs["callbacks"] = [*self.callbacks, *(kwargs.get("callbacks") or [])]
+        kwargs["deprecated"] = kwargs.get("deprecated") or self.deprecated
+        kwargs["include_in_schema"] = kwargs.get("include_in_schema", True) and self.include_in_schema
+        kwargs["generate_unique_id_function"] = _resolve_default(
+            kwargs.get("generate_unique_id_function", Default(generate_unique_id)), self.generate_unique_id_function
+        )
+        route_class = route_class_override or self.route_class
+        self.routes.append(route_class(self.prefix + path, endpoint, **kwargs))
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Sequence[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """A Starlette-style route: ``endpoint(request) -> Response``."""
+        self.routes.append(
+            Route(self.prefix + path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
+        )
+
+    def route(
+        self, path: str, methods: Sequence[str] | None = None, name: str | None = None, include_in_schema: bool = True
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        def decorator(func: DecoratedCallable) -> DecoratedCallable:
+            self.add_route(path, func, methods=methods, name=name, include_in_schema=include_in_schema)
+            return func
+
+        return decorator
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """The path of the route called ``name`` (the endpoint's name unless given), filled in."""
+        for route in self.routes:
+            try:
+                return _route_url_path_for(route, name, path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
 
     def api_route(self, path: str, **kwargs: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
         def decorator(func: DecoratedCallable) -> DecoratedCallable:
@@ -313,6 +622,34 @@ class APIRouter:
             return func
 
         return decorator
+
+    def add_api_websocket_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None = None,
+        *,
+        dependencies: Sequence[Any] | None = None,
+    ) -> None:
+        route = APIWebSocketRoute(
+            self.prefix + path, endpoint, name=name, dependencies=self.dependencies + list(dependencies or [])
+        )
+        self.routes.append(route)
+
+    def websocket(
+        self, path: str, name: str | None = None, *, dependencies: Sequence[Any] | None = None
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        def decorator(func: DecoratedCallable) -> DecoratedCallable:
+            self.add_api_websocket_route(path, func, name=name, dependencies=dependencies)
+            return func
+
+        return decorator
+
+    def add_websocket_route(self, path: str, endpoint: Callable[..., Any], name: str | None = None) -> None:
+        self.add_api_websocket_route(path, endpoint, name=name)
+
+    def websocket_route(self, path: str, name: str | None = None) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.websocket(path, name=name)
 
     def _method(
         self, method: str, path: str, kwargs: dict[str, Any]
@@ -351,34 +688,65 @@ class APIRouter:
         prefix: str = "",
         tags: list[str | Enum] | None = None,
         dependencies: Sequence[Any] | None = None,
+        default_response_class: type[Response] = Default(JSONResponse),
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        callbacks: list[Any] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function: Callable[[Any], str] = Default(generate_unique_id),
         **extra: Any,
     ) -> None:
+        """Copy ``router``'s routes (as they are now) into this router under ``prefix``.
+
+        Including the same router twice, under different prefixes, gives two sets of routes.
+        """
         if prefix:
             if not prefix.startswith("/"):
                 raise FastAPIError("A path prefix must start with '/'")
             if prefix.endswith("/"):
                 raise FastAPIError("A path prefix must not end with '/', as the routes will start with '/'")
         for route in router.routes:
+            if isinstance(route, APIWebSocketRoute):
+                self.add_api_websocket_route(
+                    prefix + route.path,
+                    route.endpoint,
+                    name=route.name,
+                    dependencies=list(dependencies or []) + route.dependencies,
+                )
+                continue
             if isinstance(route, Mount):
                 self.routes.append(Mount(self.prefix + prefix + route.path, route.app, route.name))
                 continue
+            if isinstance(route, Route):
+                self.routes.append(Route(self.prefix + prefix + route.path, route.endpoint, methods=route._method_order,
+                                         name=route.name, include_in_schema=route.include_in_schema))
+                continue
+            if not prefix and not route.path:
+                raise FastAPIError(f"Prefix and path cannot be both empty (path operation: {route.name})")
             self.add_api_route(
                 prefix + route.path,
                 route.endpoint,
+                route_class_override=type(route),
                 methods=route._method_order,
                 name=route.name,
                 status_code=route.status_code,
                 response_model=route.response_model,
-                response_class=route.response_class,
-                tags=list(tags or []) + route.tags,
-                dependencies=list(dependencies or []) + route.dependencies,
+                response_class=_resolve_default(
+                    route.response_class, router.default_response_class, default_response_class
+                ),
+                tags=[*(tags or []), *route.tags],
+                dependencies=[*(dependencies or []), *route.dependencies],
                 summary=route.summary,
                 description=route.description,
                 response_description=route.response_description,
-                responses=route.responses,
-                deprecated=route.deprecated,
+                responses={**(responses or {}), **route.responses},
+                callbacks=[*(callbacks or []), *(route.callbacks or [])],
+                deprecated=route.deprecated or deprecated,
                 operation_id=route.operation_id,
-                include_in_schema=route.include_in_schema,
+                include_in_schema=route.include_in_schema and include_in_schema,
+                generate_unique_id_function=_resolve_default(
+                    route.generate_unique_id_function, router.generate_unique_id_function, generate_unique_id_function
+                ),
                 response_model_include=route.response_model_include,
                 response_model_exclude=route.response_model_exclude,
                 response_model_by_alias=route.response_model_by_alias,

@@ -114,6 +114,11 @@ impl AsyncBridge {
         Ok(Started::Pending(PendingTask { task: task.unbind(), signal }))
     }
 
+    /// Makes the pump step the loop soon (a future was resolved from Rust).
+    pub fn wake(&self) {
+        self.kick.notify();
+    }
+
     /// Steps the asyncio loop forever; dropped with the runtime when the worker stops.
     pub async fn pump(self: Rc<Self>) {
         // SAFETY: dup gives us our own descriptor for the loop's epoll fd; the stream owns it.

@@ -46,6 +46,12 @@ pub struct Hooks {
     pub routing_error: Option<Py<PyAny>>,
 }
 
+/// A WebSocket route: `solve(request_data, channel) -> coroutine` runs the whole session.
+pub struct WsRoutePlan {
+    pub solver: Py<PyAny>,
+    pub path_param_names: Vec<Py<PyString>>,
+}
+
 pub struct CompiledApp {
     /// Native middleware around every route, outermost first.
     pub middleware: Vec<crate::middleware::Layer>,
@@ -53,6 +59,9 @@ pub struct CompiledApp {
     pub routes: Vec<RoutePlan>,
     pub hooks: Hooks,
     pub redirect_slashes: bool,
+    /// WebSocket routes, matched only for upgrade requests (as Starlette matches by scope type).
+    pub ws_router: Router,
+    pub ws_routes: Vec<WsRoutePlan>,
 }
 
 /// The app as Rust sees it. Built once from Python plan objects; immutable afterwards.
@@ -117,12 +126,13 @@ impl AppCore {
     /// `routes`: plan objects with `path`, `methods`, `endpoint`, `is_async`, `params`, `body`,
     /// `status_code`, `serialize`; `hooks`: an object with the callables of [`Hooks`].
     #[new]
-    #[pyo3(signature = (routes, hooks, redirect_slashes = true, middleware = None))]
+    #[pyo3(signature = (routes, hooks, redirect_slashes = true, middleware = None, websocket_routes = None))]
     fn new(
         routes: &Bound<'_, PyList>,
         hooks: &Bound<'_, PyAny>,
         redirect_slashes: bool,
         middleware: Option<&Bound<'_, PyList>>,
+        websocket_routes: Option<&Bound<'_, PyList>>,
     ) -> PyResult<Self> {
         let mut layers = Vec::new();
         for item in middleware.into_iter().flatten() {
@@ -172,8 +182,27 @@ impl AppCore {
             run_background: hooks.getattr("run_background")?.unbind(),
             routing_error: optional_callable(hooks, "routing_error")?,
         };
+        let mut ws_router = Router::default();
+        let mut ws_routes = Vec::new();
+        for route in websocket_routes.into_iter().flatten() {
+            let path: String = route.getattr("path")?.extract()?;
+            let id = ws_router
+                .add(&path, &["GET".to_string()])
+                .map_err(|e| FastrapiError::Config(format!("websocket route {path:?}: {e}")))?;
+            let path_param_names =
+                ws_router.template(id).params.iter().map(|(name, _)| PyString::intern(py, name).unbind()).collect();
+            ws_routes.push(WsRoutePlan { solver: route.getattr("solver")?.unbind(), path_param_names });
+        }
         Ok(AppCore {
-            inner: Arc::new(CompiledApp { middleware: layers, router, routes: plans, hooks, redirect_slashes }),
+            inner: Arc::new(CompiledApp {
+                middleware: layers,
+                router,
+                routes: plans,
+                hooks,
+                redirect_slashes,
+                ws_router,
+                ws_routes,
+            }),
         })
     }
 

@@ -5,5 +5,6 @@ pub mod aio;
 pub mod app;
 pub mod call;
 pub mod request;
+pub mod websocket;
 
 pub use app::{AppCore, CompiledApp};

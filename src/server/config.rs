@@ -45,6 +45,12 @@ pub struct ServerConfig {
     pub uring_flags: Vec<String>,
     /// Form/file uploads larger than this are streamed to a temporary file, not held in memory.
     pub spool_body_bytes: usize,
+    /// Largest WebSocket message accepted (larger: close 1009), as uvicorn's `ws_max_size`.
+    pub ws_max_size: usize,
+    /// Ping an idle WebSocket this often (`None`: never), as uvicorn's `ws_ping_interval`.
+    pub ws_ping_interval: Option<Duration>,
+    /// Close a WebSocket whose ping got no pong within this time, as uvicorn's `ws_ping_timeout`.
+    pub ws_ping_timeout: Option<Duration>,
 }
 
 /// The io_uring set-up flags fastrapi knows how to ask for.
@@ -83,7 +89,8 @@ impl ServerConfig {
         max_head_bytes = 16384, max_headers = 100, max_body_bytes = 16 * 1024 * 1024,
         keep_alive_timeout = 5.0, header_timeout = 30.0, graceful_timeout = 30.0,
         server_header = None, handle_signals = true, uring_entries = 1024, uring_flags = None,
-        spool_body_bytes = 1024 * 1024,
+        spool_body_bytes = 1024 * 1024, ws_max_size = 16 * 1024 * 1024, ws_ping_interval = Some(20.0),
+        ws_ping_timeout = Some(20.0),
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -103,6 +110,9 @@ impl ServerConfig {
         uring_entries: u32,
         uring_flags: Option<Vec<String>>,
         spool_body_bytes: usize,
+        ws_max_size: usize,
+        ws_ping_interval: Option<f64>,
+        ws_ping_timeout: Option<f64>,
     ) -> PyResult<Self> {
         let uring_flags = uring_flags.unwrap_or_else(|| vec!["coop_taskrun".into(), "single_issuer".into()]);
         if let Some(bad) = uring_flags.iter().find(|f| !URING_FLAGS.contains(&f.as_str())) {
@@ -132,6 +142,9 @@ impl ServerConfig {
             uring_entries,
             uring_flags,
             spool_body_bytes,
+            ws_max_size,
+            ws_ping_interval: ws_ping_interval.map(|t| duration("ws_ping_interval", t)).transpose()?,
+            ws_ping_timeout: ws_ping_timeout.map(|t| duration("ws_ping_timeout", t)).transpose()?,
         })
     }
 

@@ -45,6 +45,11 @@ enum Next {
         total: usize,
         expect: bool,
     },
+    /// A WebSocket upgrade: the connection becomes a WebSocket (or gets an HTTP refusal).
+    Upgrade {
+        upgrade: super::websocket::Upgrade,
+        head_len: usize,
+    },
     /// A large upload for a form/file route: stream the body to a temporary file.
     SpoolBody {
         head_len: usize,
@@ -124,6 +129,9 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
             match parse_head(&rbuf[start..], &mut storage, &config.limits) {
                 Err(e) => Next::Reject(e),
                 Ok(None) => Next::ReadHead,
+                Ok(Some(head)) if head.method == Method::Get && crate::ws::is_upgrade_request(head.headers) => {
+                    Next::Upgrade { upgrade: super::websocket::prepare(&ctx, &head), head_len: head.head_len }
+                }
                 Ok(Some(head)) => {
                     let available = rbuf.len() - start;
                     let body: Result<(&[u8], usize), Next> = match head.framing {
@@ -201,6 +209,15 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 if wbuf.len() >= WRITE_HIGH_WATER && flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
                 }
+            }
+            Next::Upgrade { upgrade, head_len } => {
+                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                    return;
+                }
+                let leftover = rbuf[start + head_len..].to_vec();
+                drop(ctx);
+                super::websocket::run(worker, stream, leftover, upgrade).await;
+                return;
             }
             Next::Reject(error) => {
                 let _ = flush(&mut stream, &mut wbuf).await;

@@ -4,6 +4,7 @@
 mod config;
 mod conn;
 mod shutdown;
+mod websocket;
 mod worker;
 
 pub use config::{Driver, ServerConfig};

@@ -19,6 +19,9 @@ class Dependant:
     background_tasks_param_name: str | None = None
     security_scopes_param_name: str | None = None
     security_scopes: list[str] = dataclasses.field(default_factory=list)
+    # The scopes of this dependency's own ``Security(..., scopes=[...])`` (``security_scopes``
+    # also holds those of the dependencies above it).
+    own_security_scopes: list[str] = dataclasses.field(default_factory=list)
     use_cache: bool = True
     path: str = ""
 

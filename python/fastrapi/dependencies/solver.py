@@ -86,6 +86,9 @@ async def _call(call: Callable[..., Any], values: dict[str, Any], stack: AsyncEx
     return result
 
 
+# Marks a dependency skipped because the request body was invalid (never reported itself).
+_BODY_INVALID: Any = object()
+
 _override_cache: dict[tuple[Any, str, str | None], Dependant] = {}
 
 
@@ -94,7 +97,7 @@ def _overridden(sub: Dependant, override: Callable[..., Any]) -> Dependant:
     dependant = _override_cache.get(key)
     if dependant is None:
         dependant = get_dependant(sub.path, override, name=sub.name, use_cache=sub.use_cache,
-                                  security_scopes=sub.security_scopes)
+                                  security_scopes=sub.security_scopes, own_security_scopes=sub.own_security_scopes)
         _override_cache[key] = dependant
     return dependant
 
@@ -111,6 +114,11 @@ async def solve_dependencies(dependant: Dependant, state: _Solve) -> tuple[dict[
         sub_values, sub_errors = await solve_dependencies(sub, state)
         if sub_errors:
             errors.extend(sub_errors)
+            continue
+        if any(field.name not in state.body_values for field in sub.body_fields):
+            # The body did not validate (its errors are reported once, for the whole request):
+            # a dependency that reads it is not called, nor are those that depend on it.
+            errors.append(_BODY_INVALID)
             continue
         key = sub.cache_key
         if sub.use_cache and key in state.cache:
@@ -189,7 +197,7 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
             values, errors = await solve_dependencies(dependant, state)
             errors.extend(body_errors)
             if errors:
-                raise RequestValidationError(errors, body=body)
+                raise RequestValidationError([e for e in errors if e is not _BODY_INVALID], body=body)
             result = endpoint(**values)
             if inspect.isawaitable(result):
                 result = await result
@@ -214,5 +222,42 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
             response.body = b""
         response.raw_headers.extend(sub_response.raw_headers)
         return response
+
+    return solve
+
+
+def make_websocket_solver(route: Any, app: Any) -> Callable[[Any, Any], Any]:
+    """The coroutine function the Rust core runs for a WebSocket connection on this route:
+    parameters and dependencies as for HTTP, then the endpoint, with Starlette's exception
+    handling for WebSockets (handlers get the WebSocket; nothing is sent on their behalf)."""
+    from fastrapi.exceptions import WebSocketException, WebSocketRequestValidationError
+    from fastrapi.websockets import WebSocket
+
+    dependant = route.plan.dependant
+    endpoint = dependant.call
+    assert endpoint is not None
+
+    async def solve(data: Any, channel: Any) -> None:
+        websocket = WebSocket(data, channel, app)
+        overrides = getattr(app, "dependency_overrides", None) or {}
+        try:
+            async with AsyncExitStack() as stack:
+                state = _Solve(websocket, Response(), stack, overrides, {})
+                values, errors = await solve_dependencies(dependant, state)
+                if errors:
+                    raise WebSocketRequestValidationError(errors)
+                await endpoint(**values)
+        except Exception as exc:
+            handler = app._inner_handler(exc) if app is not None else None
+            if handler is not None:
+                result = handler(websocket, exc)
+                if inspect.isawaitable(result):
+                    await result
+            elif isinstance(exc, WebSocketRequestValidationError):
+                await websocket.close(code=1008)
+            elif isinstance(exc, WebSocketException):
+                await websocket.close(code=exc.code, reason=exc.reason)
+            else:
+                raise
 
     return solve

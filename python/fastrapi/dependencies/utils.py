@@ -111,7 +111,9 @@ def _unwrap_optional(annotation: Any) -> Any:
 def _is_sequence(annotation: Any) -> bool:
     annotation = _unwrap_optional(annotation)
     origin = get_origin(annotation) or annotation
-    return isinstance(origin, type) and issubclass(origin, _SEQUENCE_ORIGINS) and origin not in (str, bytes)
+    return (
+        isinstance(origin, type) and issubclass(origin, _SEQUENCE_ORIGINS) and not issubclass(origin, str | bytes)
+    )
 
 
 def _is_scalar(annotation: Any) -> bool:
@@ -129,7 +131,8 @@ def _is_scalar(annotation: Any) -> bool:
         return True
     if issubclass(annotation, BaseModel | Mapping) or dataclasses.is_dataclass(annotation):
         return False
-    return not (issubclass(annotation, _SEQUENCE_ORIGINS) and annotation not in (str, bytes))
+    # str/bytes (and their subclasses, such as `class Color(str, Enum)`) are single values
+    return not (issubclass(annotation, _SEQUENCE_ORIGINS) and not issubclass(annotation, str | bytes))
 
 
 def _adapter(annotation: Any, field_info: FieldInfo) -> TypeAdapter[Any]:
@@ -197,11 +200,13 @@ def get_dependant(
     name: str | None = None,
     use_cache: bool = True,
     security_scopes: list[str] | None = None,
+    own_security_scopes: list[str] | None = None,
 ) -> Dependant:
     """Analyse a callable's signature (recursively through its dependencies)."""
     path_names = get_path_param_names(path)
     dependant = Dependant(call=call, name=name, use_cache=use_cache, path=path,
-                          security_scopes=list(security_scopes or []))
+                          security_scopes=list(security_scopes or []),
+                          own_security_scopes=list(own_security_scopes or []))
     call_name = getattr(call, "__name__", type(call).__name__)
     try:
         signature = inspect.signature(call, eval_str=True)
@@ -230,10 +235,11 @@ def get_dependant(
             if not callable(dependency):
                 raise FastAPIError(f"{call_name}(): `{param_name}` has Depends() without a callable dependency")
             scopes = list(dependant.security_scopes)
-            if isinstance(depends, params.Security):
-                scopes.extend(depends.scopes)
+            own_scopes = list(depends.scopes) if isinstance(depends, params.Security) else []
+            scopes.extend(own_scopes)
             dependant.dependencies.append(
-                get_dependant(path, dependency, name=param_name, use_cache=depends.use_cache, security_scopes=scopes)
+                get_dependant(path, dependency, name=param_name, use_cache=depends.use_cache, security_scopes=scopes,
+                              own_security_scopes=own_scopes)
             )
             continue
         special = _special_kind(annotation)
@@ -322,7 +328,8 @@ def analyze_endpoint(path: str, endpoint: Callable[..., Any], dependencies: Sequ
             raise FastAPIError("dependencies=[...] takes Depends(callable) items")
         scopes = list(depends.scopes) if isinstance(depends, params.Security) else []
         dependant.dependencies.insert(
-            0, get_dependant(path, depends.dependency, use_cache=depends.use_cache, security_scopes=scopes)
+            0, get_dependant(path, depends.dependency, use_cache=depends.use_cache, security_scopes=scopes,
+                             own_security_scopes=scopes)
         )
     body_fields = dependant.flat_body_fields()
     embed = (
@@ -435,6 +442,10 @@ def body_decoder(plan: EndpointPlan, strict_content_type: bool = True) -> Callab
                         "ctx": {"error": e.msg},
                     }
                     return False, [error], e.doc
+                except ValueError as exc:  # not UTF-8/16/32: Starlette's 400, as FastAPI answers
+                    from fastrapi.exceptions import HTTPException
+
+                    raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
             else:
                 body = raw
         values: dict[str, Any] = {}

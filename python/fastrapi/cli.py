@@ -1,0 +1,262 @@
+"""``fastrapi run`` / ``fastrapi dev``: serve an app from the command line, like ``fastapi run``.
+
+    fastrapi run main.py                     # a file: its FastAPI instance (app, api, or the only one)
+    fastrapi run mypackage.main:app          # module:attribute
+    fastrapi dev main.py                     # = run --reload (one worker, restart on *.py changes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import inspect
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+_DEFAULT_FILES = ("main.py", "app.py", "api.py", "app/main.py", "app/app.py", "app/api.py")
+_LOG_LEVELS = {
+    "critical": logging.CRITICAL,
+    "error": logging.ERROR,
+    "warning": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+    "trace": logging.DEBUG,
+}
+# Set for a server process run under `--reload`: it must not outlive its supervisor.
+_CHILD_ENV = "FASTRAPI_RELOAD_CHILD"
+
+
+class CLIError(Exception):
+    pass
+
+
+# -- finding the app --------------------------------------------------------------------------
+def _module_for_file(path: Path) -> tuple[str, Path]:
+    """The import name of a file and the directory to put on ``sys.path`` (above its packages)."""
+    path = path.resolve()
+    parts = [path.stem] if path.name != "__init__.py" else []
+    directory = path.parent
+    while (directory / "__init__.py").exists():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    if not parts:
+        raise CLIError(f"cannot import {path}")
+    return ".".join(parts), directory
+
+
+def _resolve_target(target: str | None) -> tuple[str, str | None, Path, Path | None]:
+    """``(module name, attribute or None, directory for sys.path, file)`` for a path or ``module:attr``."""
+    if target is None:
+        for candidate in _DEFAULT_FILES:
+            if Path(candidate).is_file():
+                target = candidate
+                break
+        else:
+            raise CLIError(f"no app given and none of {', '.join(_DEFAULT_FILES)} exists here")
+    path = Path(target)
+    if path.suffix == ".py" or path.is_file() or path.is_dir():
+        if path.is_dir():
+            path = path / "__init__.py"
+        if not path.is_file():
+            raise CLIError(f"file not found: {target}")
+        module, directory = _module_for_file(path)
+        return module, None, directory, path.resolve()
+    module, _, attr = target.partition(":")
+    if not module:
+        raise CLIError(f"expected path/to/main.py or module:app, got {target!r}")
+    return module, attr or None, Path.cwd(), None
+
+
+def _is_fastapi_class(obj: Any) -> bool:
+    return any(cls.__name__ == "FastAPI" and cls.__module__.startswith("fastapi") for cls in type(obj).__mro__)
+
+
+def discover_app(target: str | None, app_name: str | None = None) -> tuple[Any, str]:
+    """Import the target and return ``(app, "module:attr")``."""
+    from fastrapi.applications import FastAPI
+
+    module_name, attr, directory, _ = _resolve_target(target)
+    attr = app_name or attr
+    if str(directory) not in sys.path:
+        sys.path.insert(0, str(directory))
+    module = importlib.import_module(module_name)
+    if attr is not None:
+        try:
+            app = getattr(module, attr)
+        except AttributeError:
+            raise CLIError(f"module {module_name!r} has no attribute {attr!r}") from None
+        if not isinstance(app, FastAPI):
+            raise CLIError(_not_fastrapi(f"{module_name}:{attr}", app))
+        return app, f"{module_name}:{attr}"
+    for name in ("app", "api"):
+        value = getattr(module, name, None)
+        if isinstance(value, FastAPI):
+            return value, f"{module_name}:{name}"
+    found = [name for name, value in vars(module).items() if isinstance(value, FastAPI)]
+    if len(found) == 1:
+        return getattr(module, found[0]), f"{module_name}:{found[0]}"
+    if found:
+        raise CLIError(f"{module_name} has several FastAPI apps ({', '.join(found)}): name one with module:attr")
+    others = [name for name, value in vars(module).items() if _is_fastapi_class(value)]
+    if others:
+        raise CLIError(_not_fastrapi(f"{module_name}:{others[0]}", getattr(module, others[0])))
+    raise CLIError(f"no FastAPI app found in {module_name}: name one with module:attr")
+
+
+def _not_fastrapi(where: str, value: Any) -> str:
+    if _is_fastapi_class(value):
+        return (
+            f"{where} is a fastapi.FastAPI app: change `from fastapi import ...` to `from fastrapi import ...` "
+            "to serve it with fastrapi"
+        )
+    return f"{where} is not a fastrapi FastAPI app (it is {type(value).__name__})"
+
+
+# -- arguments --------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fastrapi", description="Serve a FastAPI app with fastrapi.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("run", "serve the app"),
+        ("dev", "serve the app and restart it when a .py file changes (run --reload)"),
+    ):
+        cmd = commands.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument("path", nargs="?", help="path/to/main.py or module:app (default: main.py, app.py, ...)")
+        cmd.add_argument("--app", help="name of the FastAPI instance in the module")
+        cmd.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+        cmd.add_argument("--port", type=int, default=8000, help="port to bind (default 8000; 0 picks a free one)")
+        cmd.add_argument("--workers", type=int, default=None, help="worker count (default one per CPU; 1 with reload)")
+        cmd.add_argument("--driver", default="auto", choices=["auto", "io_uring", "epoll"], help="I/O driver")
+        cmd.add_argument("--reload", action=argparse.BooleanOptionalAction, default=name == "dev",
+                         help="restart on changes to .py files under the app's directory")
+        cmd.add_argument("--log-level", default="info", choices=list(_LOG_LEVELS), help="level of fastrapi's logs")
+        cmd.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
+                         help="log each request (needs a server build with an access log)")
+    return parser
+
+
+def _configure_logging(level_name: str) -> None:
+    logger = logging.getLogger("fastrapi")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(_LOG_LEVELS[level_name])
+
+
+def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
+    from fastrapi import _fastrapi
+
+    options: dict[str, Any] = {}
+    if args.access_log is not None:
+        try:
+            accepted = "access_log" in inspect.signature(_fastrapi.ServerConfig).parameters
+        except (TypeError, ValueError):
+            accepted = False
+        if accepted:
+            options["access_log"] = args.access_log
+        else:
+            print("fastrapi: this build has no access log; --access-log/--no-access-log ignored", file=sys.stderr)
+    return options
+
+
+def _run(args: argparse.Namespace) -> int:
+    if os.environ.get(_CHILD_ENV):
+        from fastrapi import _fastrapi
+
+        _fastrapi.set_parent_death_signal(signal.SIGTERM)
+        if os.getppid() != int(os.environ[_CHILD_ENV]):
+            return 0  # the supervisor is already gone
+    _configure_logging(args.log_level)
+    app, where = discover_app(args.path, args.app)
+    workers = args.workers
+    print(f"fastrapi: app {where}", flush=True)
+    app.serve(host=args.host, port=args.port, workers=workers, driver=args.driver, **_serve_options(args))
+    return 0
+
+
+# -- reload -----------------------------------------------------------------------------------
+def _watch_directory(args: argparse.Namespace) -> Path:
+    """The directory of the app's file (found without importing the app)."""
+    module_name, _, directory, file = _resolve_target(args.path)
+    if file is not None:
+        return file.parent
+    if str(directory) not in sys.path:
+        sys.path.insert(0, str(directory))
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        return Path(spec.origin).resolve().parent
+    return Path.cwd()
+
+
+def _reload(args: argparse.Namespace, argv: list[str]) -> int:
+    try:
+        import watchfiles
+    except ModuleNotFoundError:
+        raise CLIError("--reload needs the watchfiles package: pip install 'fastrapi[reload]'") from None
+    directory = _watch_directory(args)
+    child_argv = [a for a in argv if a not in ("--reload", "--no-reload")]
+    if child_argv and child_argv[0] == "dev":
+        child_argv[0] = "run"
+    if args.workers is None:
+        child_argv += ["--workers", "1"]
+    command = [sys.executable, "-m", "fastrapi", *child_argv, "--no-reload"]
+    env = dict(os.environ, **{_CHILD_ENV: str(os.getpid())})
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    print(f"fastrapi: watching {directory} for changes to .py files", flush=True)
+    child = subprocess.Popen(command, env=env)
+    try:
+        for changes in watchfiles.watch(
+            directory, watch_filter=watchfiles.PythonFilter(), debounce=400, step=50, stop_event=stop,
+            raise_interrupt=False,
+        ):
+            names = sorted({os.path.relpath(path, directory) for _, path in changes})
+            print(f"fastrapi: {', '.join(names)} changed; restarting", flush=True)
+            _stop_child(child)
+            child = subprocess.Popen(command, env=env)
+    finally:
+        _stop_child(child)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(40)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    try:
+        if args.reload:
+            return _reload(args, argv)
+        return _run(args)
+    except CLIError as exc:
+        print(f"fastrapi: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""OpenID Connect: the token is whatever the client puts in ``Authorization``."""
+
+from __future__ import annotations
+
+from fastrapi.exceptions import HTTPException
+from fastrapi.openapi.models import OpenIdConnect as OpenIdConnectModel
+from fastrapi.requests import Request
+from fastrapi.security.base import SecurityBase
+
+
+class OpenIdConnect(SecurityBase):
+    def __init__(
+        self,
+        *,
+        openIdConnectUrl: str,  # noqa: N803 - FastAPI's name
+        scheme_name: str | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        self.model = OpenIdConnectModel(openIdConnectUrl=openIdConnectUrl, description=description)
+        self.scheme_name = scheme_name or self.__class__.__name__
+        self.auto_error = auto_error
+
+    def make_not_authenticated_error(self) -> HTTPException:
+        return HTTPException(status_code=401, detail="Not authenticated", headers={"WWW-Authenticate": "Bearer"})
+
+    async def __call__(self, request: Request) -> str | None:
+        authorization = request.headers.get("Authorization")
+        if authorization:
+            return authorization
+        if self.auto_error:
+            raise self.make_not_authenticated_error()
+        return None
