@@ -51,6 +51,9 @@ def test_run_serves_and_stops(tmp_path: Path, target: str, extra: list[str], sig
     assert code == 0, out
     assert "fastrapi: app tests.apps.cli_app:api" in out
     assert f"fastrapi serving http://127.0.0.1:{port}" in out
+    # The access log is on by default, as with uvicorn; --no-access-log turns it off.
+    access_lines = [line for line in out.splitlines() if '"GET / HTTP/1.1" 200 OK' in line]
+    assert len(access_lines) == (0 if "--no-access-log" in extra else 1), out
 
 
 def test_reload_restarts_on_change(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ server) must be the same document too.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -163,7 +164,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         return servers[(module, attr)]
 
     yield get
-    with __import__("contextlib").suppress(StopIteration):
+    with contextlib.suppress(StopIteration):
         next(fixture)
 
 

@@ -175,3 +175,21 @@ def test_threads_mode_serves_and_stops(tmp_path) -> None:  # type: ignore[no-unt
     assert code == 0, out
     assert "2 workers (threads)" in out
     assert len(list(tmp_path.glob(f"shutdown-{proc.pid}"))) == 1
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_access_log_in_uvicorns_format_only_when_enabled(tmp_path, enabled: bool) -> None:  # type: ignore[no-untyped-def]
+    proc, port = start(tmp_path, "tests.apps.basic", workers=1, access_log=enabled)
+    try:
+        wait_for_port(port, proc)
+        assert httpx.get(f"http://127.0.0.1:{port}/items/3?q=a%20b").status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/nope").status_code == 404
+    finally:
+        _, out = finish(proc)
+    lines = [line for line in out.splitlines() if "fastrapi.access" in line]
+    if not enabled:
+        assert lines == []
+        return
+    assert len(lines) == 2
+    assert lines[0].endswith('- "GET /items/3?q=a%20b HTTP/1.1" 200 OK') and "127.0.0.1:" in lines[0]
+    assert lines[1].endswith('- "GET /nope HTTP/1.1" 404 Not Found')

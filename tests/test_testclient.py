@@ -87,9 +87,17 @@ def test_background_tasks_finish_before_the_request_returns(fw: Any) -> None:
         tasks.add_task(fail)
         return {}
 
+    @app.get("/plain/{tag}")
+    def plain(tag: str):
+        # A Response carrying its own task, from a route with no dependencies (the Rust fast path).
+        task_class = importlib.import_module(f"{'starlette' if fw.name == 'fastapi' else 'fastrapi'}.background")
+        return fw.responses.JSONResponse({"plain": tag}, background=task_class.BackgroundTask(later, tag))
+
     client = fw.TestClient(app)
     assert client.post("/work/a").json() == {"queued": "a"}
     assert done == ["a"]
+    assert client.get("/plain/b").json() == {"plain": "b"}
+    assert done == ["a", "b"]
     with pytest.raises(RuntimeError, match="background failed"):
         client.post("/fail")
 
@@ -323,6 +331,33 @@ def test_plain_asgi_app_and_mounts(fw: Any) -> None:
     client = fw.TestClient(app)
     assert client.get("/star/hello").text == "hello from /star/hello under '/star'"
     assert client.get("/sub/where").json() == {"root_path": "/sub", "path": "/sub/where"}
+
+
+def test_a_mounted_app_is_also_an_app_of_its_own(fw: Any) -> None:
+    sub = fw.m.FastAPI()
+
+    @sub.get("/where")
+    def where(request: fw.m.Request):
+        return {"root_path": request.scope["root_path"], "same_app": request.app is sub}
+
+    app = fw.m.FastAPI()
+
+    @app.middleware("http")
+    async def outer(request, call_next):
+        response = await call_next(request)
+        response.headers["x-outer"] = "1"
+        return response
+
+    app.mount("/a", sub)
+    app.mount("/b", sub)
+    outer_client = fw.TestClient(app)
+    for prefix in ("/a", "/b"):
+        response = outer_client.get(f"{prefix}/where")
+        assert response.json() == {"root_path": prefix, "same_app": True}
+        assert response.headers["x-outer"] == "1"
+    response = fw.TestClient(sub).get("/where")
+    assert response.json() == {"root_path": "", "same_app": True}
+    assert "x-outer" not in response.headers
 
 
 # -- what only fastrapi's client does -------------------------------------------------------

@@ -222,3 +222,40 @@ def test_a_client_that_stops_reading_stops_the_server_reading(ws_servers) -> Non
         # The server still answers other clients meanwhile.
         assert httpx.get(server.url + "/http-only").json() == {"http": True}
     assert sent < 40_000_000
+
+
+@pytest.fixture(scope="module")
+def secure_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.ws", "secure")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"origin": "https://evil.example"}, "session"],
+    ids=["plain", "foreign origin (CORS does not apply)", "session cookie"],
+)
+def test_middleware_applies_as_in_starlette(secure_servers, headers: dict[str, str] | str) -> None:  # type: ignore[no-untyped-def]
+    results = []
+    for server in secure_servers:
+        extra = headers
+        if headers == "session":
+            cookie = httpx.get(server.url + "/login").headers["set-cookie"].split(";")[0]
+            extra = {"cookie": cookie}
+        results.append(_session(server.url, "/whoami", [], additional_headers=extra))
+    assert results[1] == results[0]
+
+
+def test_untrusted_host_is_refused_before_the_handshake(secure_servers) -> None:  # type: ignore[no-untyped-def]
+    answers = []
+    for server in secure_servers:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(
+                b"GET /whoami HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        answers.append((head.split(b"\r\n", 1)[0], body))
+    assert answers[1] == answers[0]

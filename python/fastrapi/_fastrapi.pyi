@@ -41,6 +41,7 @@ class ServerConfig:
         ws_max_size: int = 16777216,
         ws_ping_interval: float | None = 20.0,
         ws_ping_timeout: float | None = 20.0,
+        access_log: bool = False,
     ) -> None: ...
     @property
     def driver(self) -> str: ...

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from fastrapi import _fastrapi
@@ -25,6 +26,17 @@ if TYPE_CHECKING:
     from fastrapi.applications import FastAPI
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+access_logger = logging.getLogger("fastrapi.access")
+
+
+def log_access(client: str, method: str, target: str, http_version: str, status: int) -> None:
+    """One access-log line, as uvicorn writes it; called by the worker only when
+    ``access_log=True`` (the server makes no Python call per request otherwise)."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    access_logger.info('%s - "%s %s HTTP/%s" %s', client, method, target, http_version, f"{status} {phrase}".rstrip())
 
 
 def _gil_enabled() -> bool:

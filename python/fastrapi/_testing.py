@@ -72,6 +72,13 @@ def response_ready(response: Any) -> None:
             observer.background_expected(background)
 
 
+def background_expected(task: Any) -> None:
+    if observers:
+        observer = observers.get(threading.get_ident())
+        if observer is not None:
+            observer.background_expected(task)
+
+
 def background_done(task: Any) -> None:
     if observers:
         observer = observers.get(threading.get_ident())

@@ -82,6 +82,10 @@ class _Hooks:
     def validation_error(self, errors: list[Any], body: Any) -> Response:
         return validation_error_response(errors)
 
+    def expect_background(self, task: Any) -> None:
+        """The server queued ``task`` to run once its response is sent (a test client waits for it)."""
+        _testing.background_expected(task)
+
     async def run_background(self, task: Any) -> None:
         try:
             await task()

@@ -401,7 +401,7 @@ class Mount:
             )
         from fastrapi.applications import MountedApp
 
-        mounted = MountedApp(sub, parent, self.path)
+        mounted: Any = MountedApp(sub, parent, self.path)
         parent._fastrapi_mounts.append((self.path, mounted))
         # The outer app's Python layers (exception handlers, `http` middleware, sessions) wrap
         # the mounted app's requests, so with any of those its routes need a `Request` too.

@@ -82,14 +82,18 @@ class _Worker:
 
         core = self.app.build_core()  # route errors surface here, in the test
         self._reservation, self.port = _reserve_port("127.0.0.1", 0)
-        config = _fastrapi.ServerConfig(
-            "127.0.0.1",
-            self.port,
-            handle_signals=False,
-            core=None,
-            keep_alive_timeout=3600.0,
-            graceful_timeout=_GRACEFUL_TIMEOUT,
-        )
+        try:
+            config = _fastrapi.ServerConfig(
+                "127.0.0.1",
+                self.port,
+                handle_signals=False,  # the test process keeps its signals
+                core=None,  # no pinning
+                keep_alive_timeout=3600.0,  # the client's pooled connection stays usable between requests
+                graceful_timeout=_GRACEFUL_TIMEOUT,
+            )
+        except BaseException:
+            self._close_sockets()
+            raise
         self._stop, theirs = socket.socketpair()
         self._thread = threading.Thread(
             target=self._run, args=(core, config, theirs), name="fastrapi-testclient-worker", daemon=True

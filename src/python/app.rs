@@ -42,6 +42,8 @@ pub struct Hooks {
     pub response_class: Py<PyAny>,
     /// `run_background(task) -> coroutine`: runs a response's background task, logging failures.
     pub run_background: Py<PyAny>,
+    /// `expect_background(task)`: told when a response with a background task is written.
+    pub expect_background: Option<Py<PyAny>>,
     /// `routing_error(status, allow, request) -> coroutine`, only when the app handles 404/405 itself.
     pub routing_error: Option<Py<PyAny>>,
 }
@@ -180,6 +182,10 @@ impl AppCore {
             jsonable: hooks.getattr("jsonable_encoder")?.unbind(),
             response_class: hooks.getattr("response_class")?.unbind(),
             run_background: hooks.getattr("run_background")?.unbind(),
+            expect_background: match hooks.getattr("expect_background") {
+                Ok(hook) if !hook.is_none() => Some(hook.unbind()),
+                _ => None,
+            },
             routing_error: optional_callable(hooks, "routing_error")?,
         };
         let mut ws_router = Router::default();

@@ -776,6 +776,9 @@ fn write_py_response(
     }
     if let Ok(background) = response.getattr(pyo3::intern!(py, "background")) {
         if !background.is_none() {
+            if let Some(expect) = &ctx.app.hooks.expect_background {
+                expect.bind(py).call1((&background,))?;
+            }
             ctx.background.borrow_mut().push(background.unbind());
         }
     }

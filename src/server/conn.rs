@@ -39,6 +39,8 @@ enum Next {
         outcome: Outcome,
         consumed: usize,
         opts: OwnedOpts,
+        /// Where this response starts in the write buffer, and what the access log says of it.
+        logged: Option<(usize, AccessEntry)>,
     },
     ReadHead,
     ReadBody {
@@ -161,9 +163,10 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                                 http10: head.version == 0,
                             };
                             *ctx.spooled_body.borrow_mut() = spooled.take();
+                            let logged = worker.access_log.as_ref().map(|_| (wbuf.len(), AccessEntry::new(&head)));
                             let outcome = handle(&ctx, &head, body, &mut wbuf, &opts.with_server(server));
                             ctx.spooled_body.borrow_mut().take();
-                            Next::Answered { outcome, consumed, opts }
+                            Next::Answered { outcome, consumed, opts, logged }
                         }
                         Err(next) => next,
                     }
@@ -172,7 +175,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         };
 
         match next {
-            Next::Answered { outcome, consumed, opts } => {
+            Next::Answered { outcome, consumed, opts, mut logged } => {
                 start += consumed;
                 chunked = None;
                 if let Outcome::Pending(pending) = outcome {
@@ -180,8 +183,14 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
                         return;
                     }
+                    if let Some((mark, _)) = logged.as_mut() {
+                        *mark = 0;
+                    }
                     pending.task.wait().await;
                     finish_pending(&ctx, pending, &mut wbuf, &opts.with_server(server));
+                }
+                if let (Some((mark, entry)), Some(logger)) = (logged, worker.access_log.as_ref()) {
+                    entry.log(logger, peer, wbuf.get(mark..).unwrap_or_default());
                 }
                 let streaming = ctx.streaming.borrow_mut().take();
                 if let Some(mut streaming) = streaming {
@@ -473,5 +482,39 @@ impl<F: Future> Future for CatchUnwind<AssertUnwindSafe<F>> {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Err(panic) => Poll::Ready(Err(panic)),
         }
+    }
+}
+
+/// One access-log line's worth of the request, copied while its head is still borrowed.
+struct AccessEntry {
+    method: String,
+    target: String,
+    version: &'static str,
+}
+
+impl AccessEntry {
+    fn new(head: &crate::http::Head<'_>) -> AccessEntry {
+        // As sent (uvicorn logs the re-quoted path, the same for any well-formed request).
+        let mut target = head.path.to_string();
+        if !head.query.is_empty() {
+            target.push('?');
+            target.push_str(head.query);
+        }
+        AccessEntry {
+            method: head.method_str.to_string(),
+            target,
+            version: if head.version == 0 { "1.0" } else { "1.1" },
+        }
+    }
+
+    /// Hands the line to `fastrapi._server.log_access` (only when the access log is on).
+    fn log(self, logger: &pyo3::Py<pyo3::PyAny>, peer: SocketAddr, response: &[u8]) {
+        let status: u16 = response.get(9..12).and_then(|d| std::str::from_utf8(d).ok()?.parse().ok()).unwrap_or(0);
+        let client = format!("{}:{}", peer.ip(), peer.port());
+        pyo3::Python::attach(|py| {
+            if let Err(e) = logger.call1(py, (client, self.method, self.target, self.version, status)) {
+                e.print(py);
+            }
+        });
     }
 }

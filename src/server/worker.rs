@@ -24,6 +24,8 @@ pub struct Worker {
     pub shutdown: Shutdown,
     pub active: std::cell::Cell<usize>,
     pub local_addr: SocketAddr,
+    /// `fastrapi._server.log_access`, when the access log is on (no Python call per request otherwise).
+    pub access_log: Option<Py<PyAny>>,
 }
 
 /// `"auto"`, `"io_uring"` or `"epoll"` → the driver that will really be used.
@@ -96,6 +98,8 @@ pub fn run_worker(
     let extra_stop =
         stop_fd.map(|fd| unsafe { <std::os::unix::net::UnixStream as std::os::fd::FromRawFd>::from_raw_fd(fd) });
     let bridge = AsyncBridge::new(event_loop)?;
+    let access_log =
+        if config.access_log { Some(py.import("fastrapi._server")?.getattr("log_access")?.unbind()) } else { None };
 
     let result = py.detach(move || -> Result<(), FastrapiError> {
         let mut config = config;
@@ -107,7 +111,7 @@ pub fn run_worker(
                 .build();
             match built {
                 Ok(mut runtime) => {
-                    let main = worker_main(app, config, bridge, addr, stop_rx, extra_stop);
+                    let main = worker_main(app, config, bridge, access_log, addr, stop_rx, extra_stop);
                     return runtime.block_on(main);
                 }
                 // The probe passed but a full-size ring did not (e.g. RLIMIT_MEMLOCK on < 5.12).
@@ -120,7 +124,7 @@ pub fn run_worker(
         }
         let mut runtime =
             monoio::RuntimeBuilder::<monoio::LegacyDriver>::new().enable_timer().build().map_err(FastrapiError::Io)?;
-        runtime.block_on(worker_main(app, config, bridge, addr, stop_rx, extra_stop))
+        runtime.block_on(worker_main(app, config, bridge, access_log, addr, stop_rx, extra_stop))
     });
     for id in signal_ids {
         signal_hook::low_level::unregister(id);
@@ -133,6 +137,7 @@ async fn worker_main(
     app: Arc<CompiledApp>,
     config: ServerConfig,
     bridge: AsyncBridge,
+    access_log: Option<Py<PyAny>>,
     addr: SocketAddr,
     stop_rx: std::os::unix::net::UnixStream,
     extra_stop: Option<std::os::unix::net::UnixStream>,
@@ -146,6 +151,7 @@ async fn worker_main(
         shutdown: Shutdown::default(),
         active: std::cell::Cell::new(0),
         local_addr,
+        access_log,
     });
     serve(worker, listener, stop_rx, extra_stop).await;
     Ok(())

@@ -127,3 +127,25 @@ app.include_router(router)
 @app.get("/http-only")
 def http_only():
     return {"http": True}
+
+
+secure = fw.FastAPI()
+_sessions = importlib.import_module(f"{'starlette' if fw.__name__ == 'fastapi' else 'fastrapi'}.middleware.sessions")
+_trusted = importlib.import_module(f"{fw.__name__}.middleware.trustedhost")
+_cors = importlib.import_module(f"{fw.__name__}.middleware.cors")
+secure.add_middleware(_sessions.SessionMiddleware, secret_key="ws-secret")
+secure.add_middleware(_trusted.TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])
+secure.add_middleware(_cors.CORSMiddleware, allow_origins=["https://allowed.example"])
+
+
+@secure.get("/login")
+def login(request: fw.Request):
+    request.session["user"] = "ann"
+    return {"ok": True}
+
+
+@secure.websocket("/whoami")
+async def whoami(websocket: WebSocket):
+    await websocket.accept()
+    await websocket.send_json({"user": websocket.session.get("user")})
+    await websocket.close()

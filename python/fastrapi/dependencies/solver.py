@@ -239,6 +239,10 @@ def make_websocket_solver(route: Any, app: Any) -> Callable[[Any, Any], Any]:
 
     async def solve(data: Any, channel: Any) -> None:
         websocket = WebSocket(data, channel, app)
+        sessions = getattr(app, "session_middleware", None)
+        if sessions is not None:
+            # As Starlette's SessionMiddleware: read from the cookie; a WebSocket can not set one.
+            websocket._session, _ = sessions.load(websocket)  # type: ignore[attr-defined]
         overrides = getattr(app, "dependency_overrides", None) or {}
         try:
             async with AsyncExitStack() as stack:

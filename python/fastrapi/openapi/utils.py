@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import http.client
 import inspect
+import types
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
@@ -202,7 +203,7 @@ def _param_model(field: SchemaField) -> type[BaseModel] | None:
     """The pydantic model a parameter is declared with (its fields become the parameters)."""
     annotation = field.field_info.annotation
     if isinstance(field.field_info, params.Query | params.Header | params.Cookie):
-        if get_origin(annotation) in (Union, __import__("types").UnionType):
+        if get_origin(annotation) in (Union, types.UnionType):
             args = get_args(annotation)
             if len(args) == 2 and type(None) in args:
                 annotation = next(a for a in args if a is not type(None))
@@ -372,7 +373,7 @@ def _form_models(field: SchemaField) -> list[type[BaseModel]]:
     if not isinstance(info, params.Form) or info.embed or _is_json_field(field):
         return []
     annotation = info.annotation
-    args = get_args(annotation) if get_origin(annotation) in (Union, __import__("types").UnionType) else ()
+    args = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else ()
     if args and len(args) == 2 and type(None) in args:
         annotation = next(a for a in args if a is not type(None))
     if _subclass(annotation, BaseModel):
