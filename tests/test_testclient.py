@@ -445,3 +445,18 @@ def test_websocket_session(fw: Any) -> None:
         assert (closed.value.code, closed.value.reason) == (4001, "asked to leave")
     with pytest.raises(fw.m.WebSocketDisconnect), client.websocket_connect("/denied"):
         pass
+
+
+def test_an_exception_in_a_streaming_body_is_raised_in_the_test(fw: Any) -> None:
+    app = fw.m.FastAPI()
+
+    @app.get("/broken")
+    def broken():
+        def lines():
+            yield "first\n"
+            raise ValueError("stream broke")
+
+        return fw.responses.StreamingResponse(lines())
+
+    with pytest.raises(ValueError, match="stream broke"):
+        fw.TestClient(app).get("/broken")

@@ -58,6 +58,8 @@ CASES: list[tuple[str, list[str | bytes], dict[str, object]]] = [
     ("/subprotocol", [], {}),
     ("/r/nested?n=3", [], {}),
     ("/r/nested?n=x", [], {}),
+    ("/sub/inner/bob", [], {}),
+    ("/sub/missing", [], {}),
     ("/missing", [], {}),
     ("/http-only", [], {}),
 ]

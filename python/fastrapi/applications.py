@@ -50,6 +50,12 @@ def _bind_session(middleware: Any, call_next: Callable[[Any], Any]) -> Callable[
     return handler
 
 
+def report_stream_error(exc: BaseException) -> None:
+    """A streaming body raised after its head was sent (the server then ends the connection)."""
+    error_logger.error("Exception in ASGI application", exc_info=exc)
+    _testing.server_exception(exc)
+
+
 class _Hooks:
     """The callables the Rust core uses outside any one route."""
 
@@ -566,9 +572,7 @@ class FastAPI:
             hooks = _Hooks(self)
             if not self._routing_errors_handled():
                 hooks.routing_error = None  # type: ignore[assignment,method-assign]
-            websocket_plans = [
-                route.compile_websocket(self) for route in self.router.routes if isinstance(route, APIWebSocketRoute)
-            ]
+            websocket_plans = _websocket_plans(self)
             self._core = _fastrapi.AppCore(
                 plans,
                 hooks,
@@ -597,6 +601,20 @@ class FastAPI:
         raise FastAPIError(
             "fastrapi apps are served by app.serve() or `fastrapi run`, not by an ASGI server"
         )
+
+
+def _websocket_plans(app: Any, prefix: str = "") -> list[Any]:
+    """The WebSocket routes of ``app`` and of the FastAPI apps mounted in it, under their prefixes
+    (``_compile_routes`` has recorded the mounts)."""
+    plans = []
+    for route in app.router.routes:
+        if isinstance(route, APIWebSocketRoute):
+            plan = route.compile_websocket(app)
+            plan.path = prefix + plan.path
+            plans.append(plan)
+    for mount_prefix, mounted in getattr(app, "_fastrapi_mounts", []):
+        plans.extend(_websocket_plans(mounted, prefix + mount_prefix))
+    return plans
 
 
 class MountedApp:

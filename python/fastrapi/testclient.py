@@ -237,6 +237,13 @@ class _TestClientTransport(httpx.BaseTransport):
         response = pool.handle_request(wire_request)
         try:
             content = b"".join(response.iter_raw())
+        except httpx.TransportError:
+            # A streaming body that raised ends the connection early: re-raise the app's
+            # exception, as Starlette's client does, rather than the protocol error.
+            exc = self.observer.take_exception()
+            if exc is not None and self.raise_server_exceptions:
+                raise exc from None
+            raise
         finally:
             response.close()
         self.observer.wait_background(_BACKGROUND_TIMEOUT)
@@ -333,7 +340,7 @@ class WebSocketTestSession:
     def __enter__(self) -> WebSocketTestSession:
         try:
             from websockets.exceptions import InvalidStatus
-            from websockets.sync.client import ClientConnection, connect
+            from websockets.sync.client import connect
         except ModuleNotFoundError:
             raise RuntimeError(
                 "TestClient.websocket_connect needs the websockets package: pip install websockets"
@@ -350,11 +357,10 @@ class WebSocketTestSession:
                 subprotocols=self._subprotocols, user_agent_header=None, open_timeout=None, max_size=None,
                 compression=None,
             )
-            if isinstance(opener, ClientConnection):  # websockets < 14
-                self._connection = opener
-            else:
-                self._opener = opener
-                self._connection = opener.__enter__()
+            # Entered as a context manager (websockets 17 warns about a bare connection); the
+            # connection is closed by `close()`/`__exit__` of this session.
+            self._opener = opener
+            self._connection = opener.__enter__()
         except InvalidStatus:
             sock.close()
             # Closed before accepting: the server answered 403 (Starlette reports the close code).

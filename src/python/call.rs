@@ -158,6 +158,18 @@ pub fn next_chunk(ctx: &CallContext, stream: &mut Streaming) -> Chunk {
     }
 }
 
+/// An exception from a streaming body whose head is already sent: logged with its traceback
+/// (and handed to a test client, which re-raises it as Starlette's does).
+fn report_stream_error(py: Python<'_>, error: PyErr) {
+    let reported = py
+        .import("fastrapi.applications")
+        .and_then(|module| module.getattr("report_stream_error"))
+        .and_then(|report| report.call1((error.value(py),)));
+    if reported.is_err() {
+        error.print(py);
+    }
+}
+
 /// Logs on the `fastrapi.error` logger (where Python-side failures go too).
 fn log_error(message: &str) {
     Python::attach(|py| {
@@ -190,7 +202,7 @@ fn chunk_from(py: Python<'_>, item: PyResult<Bound<'_, PyAny>>, is_async: bool) 
             match value.extract::<Vec<u8>>() {
                 Ok(bytes) => Chunk::Data(bytes),
                 Err(e) => {
-                    e.print(py);
+                    report_stream_error(py, e);
                     Chunk::Failed
                 }
             }
@@ -205,7 +217,7 @@ fn chunk_from(py: Python<'_>, item: PyResult<Bound<'_, PyAny>>, is_async: bool) 
                 Chunk::End
             } else {
                 // Headers are already sent: all that is left is to log and end the connection.
-                e.print(py);
+                report_stream_error(py, e);
                 Chunk::Failed
             }
         }

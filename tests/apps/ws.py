@@ -123,6 +123,18 @@ async def nested(websocket: WebSocket, n: int = 1):
 
 app.include_router(router)
 
+sub = fw.FastAPI()
+
+
+@sub.websocket("/inner/{name}")
+async def inner(websocket: WebSocket, name: str):
+    await websocket.accept()
+    await websocket.send_text(f"inner {name} at {websocket.url.path}")
+    await websocket.close()
+
+
+app.mount("/sub", sub)
+
 
 @app.get("/http-only")
 def http_only():
