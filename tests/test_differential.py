@@ -360,6 +360,8 @@ MIDDLEWARE_REQUESTS: list[tuple[str, str, dict]] = [
     ("GET", "/nowhere", {}),
     ("POST", "/hello", {}),
     ("GET", "/boom", {}),
+    ("GET", "/hello/", {}),
+    ("GET", "/items/3/?q=1", {}),
 ]
 
 

@@ -73,13 +73,17 @@ class _Hooks:
         _testing.server_exception(exc)
         return None
 
-    async def routing_error(self, status_code: int, allow: str | None, data: Any) -> Response:
-        """404/405 from the router, when the app's handlers or middleware must see them."""
+    async def routing_error(self, status_code: int, extra: str | None, data: Any) -> Response:
+        """404/405 (``extra``: the ``Allow`` value) or the slash redirect (307, ``extra``: its
+        location) from the router, when the app's handlers or middleware must see them."""
         from fastrapi.requests import Request
+        from fastrapi.responses import RedirectResponse
 
-        headers = {"Allow": allow} if allow else None
+        headers = {"Allow": extra} if extra and status_code == 405 else None
 
         async def raise_routing_error(request: Any) -> Response:
+            if status_code == 307 and extra is not None:
+                return RedirectResponse(url=extra)
             raise HTTPException(status_code=status_code, headers=headers)
 
         app = self.app._app_for_path(data.path)  # under a mounted app's prefix: that app's layers

@@ -447,6 +447,10 @@ fn route_request(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<
         }
         Lookup::NotFound => {
             if let Some(location) = slash_redirect(ctx, head, &path) {
+                if ctx.app.hooks.routing_error.is_some() {
+                    // Starlette's router answers inside the middleware: `http` middleware sees it.
+                    return routing_error_in_python(ctx, 307, Some(&location), head, &path, body, out, opts);
+                }
                 write_full(out, 307, None, &[(b"location", location.as_bytes())], b"", opts);
             } else if ctx.app.hooks.routing_error.is_some() {
                 return routing_error_in_python(ctx, 404, None, head, &path, body, out, opts);
@@ -458,7 +462,7 @@ fn route_request(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<
     }
 }
 
-/// A 404/405 for an app that registered its own handler for it: the handler decides.
+/// A 404/405 (or slash redirect, 307) for an app whose handlers or `http` middleware must see it.
 #[allow(clippy::too_many_arguments)]
 fn routing_error_in_python(
     ctx: &CallContext,
