@@ -82,6 +82,15 @@ class RoutePlan:
     # A StaticFiles mount the server may answer itself: (realpath of the directory, follow_symlink).
     static_files: tuple[str, bool] | None = None
 
+    @classmethod
+    def solved_in_python(
+        cls, path: str, solve: Callable[[Any], Any], methods: Sequence[str] = ("*",), **extra: Any
+    ) -> RoutePlan:
+        """A route whose whole request goes to ``solve(request_data)`` (``extra``: other fields)."""
+        extra.setdefault("status_code", 200)
+        return cls(path=path, methods=list(methods), endpoint=extra.pop("endpoint", solve), is_async=True,
+                   params=[], body=None, serialize=None, solver=solve, **extra)
+
 
 class APIRoute:
     def __init__(
@@ -167,16 +176,12 @@ class APIRoute:
         if force_solver or self.plan.dependant.needs_python_solver():
             from fastrapi.dependencies.solver import make_solver
 
-            return RoutePlan(
-                path=self.path,
-                methods=list(self._method_order),
+            return RoutePlan.solved_in_python(
+                self.path,
+                make_solver(self, app, self.plan, strict_content_type=strict_content_type),
+                self._method_order,
                 endpoint=self.endpoint,
-                is_async=True,
-                params=[],
-                body=None,
                 status_code=self.status_code or 200,
-                serialize=None,
-                solver=make_solver(self, app, self.plan, strict_content_type=strict_content_type),
                 spool_body=any(f.is_form for f in self.plan.body_fields),
             )
         return RoutePlan(
@@ -301,17 +306,7 @@ class Route:
                 return await call(request)
             return await app.run_request(request, call)  # type: ignore[no-any-return]
 
-        return RoutePlan(
-            path=self.path,
-            methods=list(self._method_order),
-            endpoint=solve,
-            is_async=True,
-            params=[],
-            body=None,
-            status_code=200,
-            serialize=None,
-            solver=solve,
-        )
+        return RoutePlan.solved_in_python(self.path, solve, self._method_order)
 
 
 def _mount_url_path_for(mount: Any, name: str, path_params: dict[str, Any]) -> URLPath:
@@ -358,17 +353,7 @@ def _not_found_plan(app: Any, path: str) -> RoutePlan:
     async def solve(data: Any) -> Response:
         return await app.run_request(Request(data, app), not_found)  # type: ignore[no-any-return]
 
-    return RoutePlan(
-        path=path,
-        methods=["*"],
-        endpoint=solve,
-        is_async=True,
-        params=[],
-        body=None,
-        status_code=404,
-        serialize=None,
-        solver=solve,
-    )
+    return RoutePlan.solved_in_python(path, solve, status_code=404)
 
 
 class Mount:
@@ -424,18 +409,7 @@ class Mount:
         async def solve(data: Any) -> Response:
             return await parent.run_request(Request(data, parent), bridge)  # type: ignore[no-any-return]
 
-        return RoutePlan(
-            path=self.path + "/{path:path}",
-            methods=["*"],
-            endpoint=solve,
-            is_async=True,
-            params=[],
-            body=None,
-            status_code=200,
-            serialize=None,
-            solver=solve,
-            spool_body=True,
-        )
+        return RoutePlan.solved_in_python(self.path + "/{path:path}", solve, spool_body=True)
 
     def compile(
         self, app: Any = None, *, strict_content_type: bool = True, force_solver: bool = False
@@ -460,17 +434,8 @@ class Mount:
 
             return await app.run_request(request, endpoint)  # type: ignore[no-any-return]
 
-        return RoutePlan(
-            path=self.path + "/{path:path}",
-            methods=["*"],
-            endpoint=solve,
-            is_async=True,
-            params=[],
-            body=None,
-            status_code=200,
-            serialize=None,
-            solver=solve,
-            static_files=_served_natively(mounted, app),
+        return RoutePlan.solved_in_python(
+            self.path + "/{path:path}", solve, static_files=_served_natively(mounted, app)
         )
 
 

@@ -20,7 +20,19 @@ pub struct WriteOpts<'a> {
     pub body_for_layers: bool,
 }
 
-impl WriteOpts<'_> {
+impl<'a> WriteOpts<'a> {
+    /// A response after which the connection closes (errors, refusals).
+    pub fn closing(server: Option<&'a [u8]>) -> WriteOpts<'a> {
+        WriteOpts {
+            head_only: false,
+            close: true,
+            http10_keep_alive: false,
+            server,
+            http10: false,
+            body_for_layers: false,
+        }
+    }
+
     /// Whether a complete body of a response with `status` goes into the output.
     pub fn writes_body(&self, status: u16) -> bool {
         (!self.head_only || self.body_for_layers) && status_allows_body(status)
@@ -98,14 +110,7 @@ pub fn status_allows_body(status: u16) -> bool {
 
 /// A short plain-text error for requests that never reached the app (400, 413, 431, …).
 pub fn write_protocol_error(out: &mut Vec<u8>, status: u16, message: &str, server: Option<&[u8]>) {
-    let opts = WriteOpts {
-        head_only: false,
-        close: true,
-        http10_keep_alive: false,
-        server,
-        http10: false,
-        body_for_layers: false,
-    };
+    let opts = WriteOpts::closing(server);
     write_full(out, status, Some(b"text/plain; charset=utf-8"), &[], message.as_bytes(), &opts);
 }
 
@@ -229,14 +234,7 @@ mod tests {
     #[test]
     fn full_response() {
         let mut out = Vec::new();
-        let opts = WriteOpts {
-            head_only: false,
-            close: false,
-            http10_keep_alive: false,
-            server: None,
-            http10: false,
-            body_for_layers: false,
-        };
+        let opts = WriteOpts { close: false, ..WriteOpts::closing(None) };
         write_full(&mut out, 200, Some(b"application/json"), &[], b"{}", &opts);
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 200 OK\r\ndate: "));
@@ -273,14 +271,7 @@ mod tests {
         );
         assert!(s.ends_with("\r\n\r\n"));
         let mut out = Vec::new();
-        let opts = WriteOpts {
-            head_only: false,
-            close: false,
-            http10_keep_alive: false,
-            server: None,
-            http10: false,
-            body_for_layers: false,
-        };
+        let opts = WriteOpts { close: false, ..WriteOpts::closing(None) };
         write_full(&mut out, 204, Some(b"application/json"), &[], b"null", &opts);
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("content-length") && text.ends_with("content-type: application/json\r\n\r\n"));

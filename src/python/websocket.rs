@@ -145,20 +145,8 @@ impl WsShared {
 
     /// A plain HTTP answer instead of the upgrade; the connection ends once it is written.
     pub fn refuse(&self, status: u16, headers: &[(Vec<u8>, Vec<u8>)], body: &[u8]) {
-        let mut out = self.outbox.borrow_mut();
-        let opts = crate::http::response::WriteOpts {
-            head_only: false,
-            close: true,
-            http10_keep_alive: false,
-            server: None,
-            http10: false,
-            body_for_layers: false,
-        };
-        let extra: Vec<(&[u8], &[u8])> = headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice())).collect();
-        let has_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"content-type"));
-        let text = (!has_type && !body.is_empty()).then_some(&b"text/plain; charset=utf-8"[..]);
-        crate::http::response::write_full(&mut out, status, text, &extra, body, &opts);
-        drop(out);
+        let headers: Vec<(&[u8], &[u8])> = headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice())).collect();
+        write_refusal(&mut self.outbox.borrow_mut(), status, &headers, body);
         self.set_phase(Phase::Done);
     }
 
@@ -176,6 +164,15 @@ impl WsShared {
     fn over_high_water(&self) -> bool {
         self.outbox.borrow().len() > OUTBOX_HIGH_WATER
     }
+}
+
+/// An HTTP answer to an upgrade request that does not become a WebSocket (the connection closes
+/// after it); a body without a content type is plain text.
+pub fn write_refusal(out: &mut Vec<u8>, status: u16, headers: &[(&[u8], &[u8])], body: &[u8]) {
+    let has_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"content-type"));
+    let text = (!has_type && !body.is_empty()).then_some(&b"text/plain; charset=utf-8"[..]);
+    let opts = crate::http::response::WriteOpts::closing(None);
+    crate::http::response::write_full(out, status, text, headers, body, &opts);
 }
 
 fn message_dict<'py>(py: Python<'py>, message: &Incoming) -> PyResult<Bound<'py, PyDict>> {

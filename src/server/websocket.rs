@@ -13,13 +13,12 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::worker::Worker;
-use crate::http::response::{write_full, WriteOpts};
 use crate::http::Head;
 use crate::middleware::{Layer, Rejection};
 use crate::python::aio::{PendingTask, Started};
 use crate::python::call::CallContext;
 use crate::python::request::RequestData;
-use crate::python::websocket::{Incoming, Phase, WebSocketChannel, WsShared, INBOX_LIMIT};
+use crate::python::websocket::{write_refusal, Incoming, Phase, WebSocketChannel, WsShared, INBOX_LIMIT};
 use crate::router::{decode_path, Lookup};
 use crate::ws::{self, Message, MessageReader};
 
@@ -39,17 +38,8 @@ pub enum Upgrade {
 }
 
 fn refusal(status: u16, headers: &[(&[u8], &[u8])], body: &[u8]) -> Upgrade {
-    let opts = WriteOpts {
-        head_only: false,
-        close: true,
-        http10_keep_alive: false,
-        server: None,
-        http10: false,
-        body_for_layers: false,
-    };
     let mut out = Vec::new();
-    let text = (!body.is_empty()).then_some(&b"text/plain; charset=utf-8"[..]);
-    write_full(&mut out, status, text, headers, body, &opts);
+    write_refusal(&mut out, status, headers, body);
     Upgrade::Refuse(out)
 }
 
