@@ -261,3 +261,40 @@ def test_untrusted_host_is_refused_before_the_handshake(secure_servers) -> None:
         head, _, body = data.partition(b"\r\n\r\n")
         answers.append((head.split(b"\r\n", 1)[0], body))
     assert answers[1] == answers[0]
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests import conftest
+
+    fixture = conftest.serve_app.__wrapped__(tmp_path_factory.mktemp("impatient"))  # type: ignore[attr-defined]
+    start = next(fixture)
+    yield start("tests.apps.ws", ws_ping_interval=0.3, ws_ping_timeout=0.3)
+    with __import__("contextlib").suppress(StopIteration):
+        next(fixture)
+
+
+def test_an_unresponsive_client_is_pinged_then_closed_with_1011(impatient_server) -> None:  # type: ignore[no-untyped-def]
+    with _raw_upgrade(impatient_server.port, "/echo") as sock:
+        # The client neither sends nor answers pings: the server's ping goes unanswered.
+        assert _close_code(sock) == 1011
+
+
+def test_a_client_that_never_reads_is_cut_off(impatient_server) -> None:  # type: ignore[no-untyped-def]
+    """The endpoint floods; the client reads nothing and answers nothing. The server's writes stall,
+    its ping and close frame can not go out, and the connection is dropped, not kept forever."""
+    with _raw_upgrade(impatient_server.port, "/flood") as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        time.sleep(2.0)
+        sock.settimeout(10)
+        ended = False
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if not sock.recv(1 << 20):
+                    ended = True
+                    break
+            except ConnectionResetError:
+                ended = True
+                break
+        assert ended

@@ -50,6 +50,8 @@ pub struct WsShared {
     pub stop_reader: Signal,
     /// Wakes the keep-alive timer when the connection is over.
     pub wake_timer: Signal,
+    /// Interrupts a write the peer never lets finish (see [`WsShared::abort`]).
+    pub abort_writer: Signal,
     pub inbox: RefCell<VecDeque<Incoming>>,
     /// The asyncio future of a `receive()` that found the inbox empty.
     waiting: RefCell<Option<Py<PyAny>>>,
@@ -77,6 +79,7 @@ impl WsShared {
             wake_reader: Signal::default(),
             stop_reader: Signal::default(),
             wake_timer: Signal::default(),
+            abort_writer: Signal::default(),
             inbox: RefCell::new(VecDeque::new()),
             waiting: RefCell::new(None),
             drained: RefCell::new(Vec::new()),
@@ -133,6 +136,14 @@ impl WsShared {
             self.stop_reader.notify();
             self.wake_timer.notify();
         }
+    }
+
+    /// Gives up on the connection at once, even in the middle of a write (a peer that stopped
+    /// reading and never finished the close handshake).
+    pub fn abort(&self) {
+        self.gone.set(true);
+        self.set_phase(Phase::Done);
+        self.abort_writer.notify();
     }
 
     /// Writes a close frame (once) and moves to `Closing`.

@@ -22,7 +22,8 @@ use crate::python::websocket::{write_refusal, Incoming, Phase, WebSocketChannel,
 use crate::router::{decode_path, Lookup};
 use crate::ws::{self, Message, MessageReader};
 
-/// A peer that does not answer our close frame within this time is cut off.
+/// A peer that does not answer our close frame within this time (or within `ws_ping_timeout`,
+/// if shorter) is cut off.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -121,10 +122,11 @@ pub async fn run(worker: &Worker, stream: TcpStream, leftover: Vec<u8>, upgrade:
             }
         }
     });
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let (reader, writer) = stream.into_split();
     monoio::join!(
         read_loop(reader, leftover, &shared, worker),
-        write_loop(writer, &shared),
+        write_loop(writer, fd, &shared),
         wait_endpoint(pending, &shared),
         keep_alive(&shared, worker),
     );
@@ -189,11 +191,20 @@ async fn wait_endpoint(pending: Option<PendingTask>, shared: &WsShared) {
     });
 }
 
-async fn write_loop(mut writer: OwnedWriteHalf<TcpStream>, shared: &WsShared) {
+async fn write_loop(mut writer: OwnedWriteHalf<TcpStream>, fd: std::os::fd::RawFd, shared: &WsShared) {
     loop {
         let pending = std::mem::take(&mut *shared.outbox.borrow_mut());
         if !pending.is_empty() {
-            let (result, mut buf) = writer.write_all(pending).await;
+            let write = writer.write_all(pending);
+            let (result, mut buf) = monoio::select! {
+                written = write => written,
+                _ = shared.abort_writer.wait() => {
+                    reset(fd);
+                    // Senders waiting for this write learn that the connection is gone.
+                    Python::attach(|py| shared.release_senders(py));
+                    return;
+                }
+            };
             if result.is_err() {
                 shared.gone.set(true);
                 shared.set_phase(Phase::Done);
@@ -215,6 +226,24 @@ async fn write_loop(mut writer: OwnedWriteHalf<TcpStream>, shared: &WsShared) {
             return;
         }
         shared.wake_writer.wait().await;
+    }
+}
+
+/// Resets the connection now: the pending write (which holds the socket open) fails and what the
+/// peer never read is discarded, as for a peer that stopped reading.
+fn reset(fd: std::os::fd::RawFd) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: `fd` is the connection's socket, still open (the write half owning it is alive);
+    // the option value is a valid `linger` of the size given.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+        libc::shutdown(fd, libc::SHUT_RDWR);
     }
 }
 
@@ -323,6 +352,7 @@ fn on_message(shared: &WsShared, message: Message) -> bool {
 /// stalled, and closes every WebSocket with 1012 when the worker shuts down.
 async fn keep_alive(shared: &WsShared, worker: &Worker) {
     let config = &worker.config;
+    let close_timeout = config.ws_ping_timeout.map_or(CLOSE_TIMEOUT, |t| t.min(CLOSE_TIMEOUT));
     let mut closing_since: Option<Instant> = None;
     let mut shutdown_sent = false;
     loop {
@@ -333,8 +363,8 @@ async fn keep_alive(shared: &WsShared, worker: &Worker) {
         let now = Instant::now();
         if phase == Phase::Closing {
             let since = *closing_since.get_or_insert(now);
-            if now - since >= CLOSE_TIMEOUT {
-                shared.set_phase(Phase::Done);
+            if now - since >= close_timeout {
+                shared.abort();
                 return;
             }
         }
@@ -347,10 +377,10 @@ async fn keep_alive(shared: &WsShared, worker: &Worker) {
             }
             if let (Some(sent), Some(timeout)) = (shared.ping_sent.get(), config.ws_ping_timeout) {
                 if now - sent >= timeout {
+                    // The close handshake then gets `close_timeout` before the connection is cut.
                     shared.send_close(1011, "keepalive ping timeout");
                     Python::attach(|py| shared.deliver(py, Incoming::Disconnect(1011, String::new())));
-                    shared.set_phase(Phase::Done);
-                    return;
+                    continue;
                 }
             }
             if let Some(interval) = config.ws_ping_interval {
@@ -362,7 +392,13 @@ async fn keep_alive(shared: &WsShared, worker: &Worker) {
                 }
             }
         }
-        let tick = config.ws_ping_interval.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(1));
+        let tick = [config.ws_ping_interval, config.ws_ping_timeout, Some(Duration::from_secs(1))]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(Duration::from_secs(1))
+            .min(Duration::from_secs(1))
+            / 2;
         let stopping = async {
             if shutdown_sent {
                 std::future::pending::<()>().await

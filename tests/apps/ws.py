@@ -108,6 +108,13 @@ async def disconnect(websocket: WebSocket):
         EVENTS["disconnect"] = exc.code
 
 
+@app.websocket("/flood")
+async def flood(websocket: WebSocket):
+    await websocket.accept()
+    while True:
+        await websocket.send_text("z" * 10000)
+
+
 @app.get("/events")
 def events():
     return EVENTS
