@@ -3,6 +3,7 @@
 #   - wrk (Debian package) and taskset (util-linux), if missing
 #   - FastAPI + uvicorn[standard] (uvloop, httptools) for the reference server
 #   - the pure-Rust ceiling server, built in $CARGO_TARGET_DIR (default /work/target-bench)
+#   - wsload, the WebSocket echo load generator (benches/wsload), built there too
 #   - oha, only with --with-oha (cargo install: a long build on 2 cores)
 #
 # fastrapi itself is not built here: install it from the repo root first, e.g.
@@ -16,7 +17,7 @@ with_oha=0
 for arg in "$@"; do
   case "$arg" in
     --with-oha) with_oha=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -49,11 +50,15 @@ fi
 
 echo "== FastAPI reference server"
 "$python" -m pip install -q fastapi 'uvicorn[standard]'
-"$python" -c 'import fastapi, uvicorn, uvloop, httptools; print("fastapi", fastapi.__version__, "uvicorn", uvicorn.__version__)'
+"$python" -c 'import fastapi, uvicorn, uvloop, httptools, websockets; print("fastapi", fastapi.__version__, "uvicorn", uvicorn.__version__, "websockets", websockets.__version__)'
 
 echo "== pure-Rust ceiling server (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 (cd "$ceiling_dir" && cargo build --release)
 ls -l "$CARGO_TARGET_DIR/release/fastrapi-ceiling"
+
+echo "== WebSocket load generator wsload (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+(cd "$here/../wsload" && cargo build --release)
+ls -l "$CARGO_TARGET_DIR/release/wsload"
 
 if [ "$with_oha" -eq 1 ]; then
   echo "== oha"
@@ -73,4 +78,4 @@ if ! "$python" -c 'import fastrapi' >/dev/null 2>&1; then
   echo "note: fastrapi is not importable by $python yet; the runner will report it as failing to start."
   echo "      Build it from the repo root: maturin develop --release (or pip install .)"
 fi
-echo "setup done. Run: python3 benches/load/run.py --quick"
+echo "setup done. Run: python3 benches/load/run.py --quick   (WebSocket: python3 benches/load/ws_run.py --quick)"

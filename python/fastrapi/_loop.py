@@ -61,9 +61,22 @@ class CoreLoop(asyncio.SelectorEventLoop):
     def fastrapi_fd(self) -> int:
         return self._fastrapi_selector.fileno()
 
-    def fastrapi_step(self) -> float | None:
-        """Run what is ready; return seconds until the next timer (0.0: more is ready now)."""
-        self._run_once()  # type: ignore[attr-defined]
+    def fastrapi_step(self, poll_io: bool = True) -> float | None:
+        """Run what is ready; return seconds until the next timer (0.0: more is ready now).
+
+        ``poll_io=False`` (the worker was woken by Rust resolving a future, not by the loop's fd)
+        runs the ready callbacks without asking epoll, which would cost a system call per step,
+        unless a timer is due.
+        """
+        scheduled = self._scheduled  # type: ignore[attr-defined]
+        if poll_io or (scheduled and scheduled[0]._when <= self.time()):
+            self._run_once()  # type: ignore[attr-defined]
+        else:
+            ready = self._ready  # type: ignore[attr-defined]
+            for _ in range(len(ready)):
+                handle = ready.popleft()
+                if not handle._cancelled:
+                    handle._run()
         if self._ready:  # type: ignore[attr-defined]
             return 0.0
         scheduled = self._scheduled  # type: ignore[attr-defined]

@@ -70,13 +70,17 @@ class WebSocket(Request):
             self.client_state = WebSocketState.CONNECTED
             return {"type": "websocket.connect"}
         if self.client_state == WebSocketState.CONNECTED:
-            message = self._channel.receive()
-            if not isinstance(message, dict):
-                message = await message
-            if message["type"] == "websocket.disconnect":
-                self.client_state = WebSocketState.DISCONNECTED
-            return message  # type: ignore[no-any-return]
+            return await self._next_message()
         raise WebSocketDisconnected('Cannot call "receive" once a disconnect message has been received.')
+
+    async def _next_message(self) -> Message:
+        """The next ``websocket.receive``/``websocket.disconnect`` message from the server."""
+        message = self._channel.receive()
+        if not isinstance(message, dict):
+            message = await message
+        if message["type"] == "websocket.disconnect":
+            self.client_state = WebSocketState.DISCONNECTED
+        return message  # type: ignore[no-any-return]
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -147,7 +151,8 @@ class WebSocket(Request):
 
     async def receive_text(self) -> str:
         self._check_connected()
-        message = await self.receive()
+        # The common case skips the generic state dispatch of `receive()`.
+        message = await (self._next_message() if self.client_state == WebSocketState.CONNECTED else self.receive())
         self._raise_on_disconnect(message)
         return message["text"]  # type: ignore[no-any-return]
 
@@ -188,7 +193,16 @@ class WebSocket(Request):
             pass
 
     async def send_text(self, data: str) -> None:
-        await self.send({"type": "websocket.send", "text": data})
+        if self.application_state != WebSocketState.CONNECTED:
+            await self.send({"type": "websocket.send", "text": data})  # the state errors
+            return
+        try:
+            full = self._channel.send_text(data)
+        except OSError:
+            self.application_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(code=1006) from None
+        if full:
+            await self._channel.drained()
 
     async def send_bytes(self, data: bytes) -> None:
         await self.send({"type": "websocket.send", "bytes": data})

@@ -14,7 +14,7 @@ use std::os::fd::{FromRawFd, RawFd};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
@@ -129,8 +129,18 @@ impl AsyncBridge {
         } else {
             None
         };
+        // Woken only by `kick` (Rust resolved a future or started a task), the loop runs its
+        // ready callbacks without polling its fds; it still polls at least every few steps.
+        let mut poll_io = true;
+        let mut unpolled_steps = 0u32;
+        // The fd-readiness wait and the timer live across iterations: re-arming them for every
+        // wake-up would cost two ring operations and two cancellations per message.
+        let mut readable: Option<Pin<Box<dyn Future<Output = std::io::Result<()>> + '_>>> = None;
+        let mut timer: Option<(Instant, Pin<Box<monoio::time::Sleep>>)> = None;
         loop {
-            let next = Python::attach(|py| match self.step.bind(py).call0() {
+            let poll = poll_io || readiness.is_none() || unpolled_steps >= MAX_UNPOLLED_STEPS;
+            unpolled_steps = if poll { 0 } else { unpolled_steps + 1 };
+            let next = Python::attach(|py| match self.step.bind(py).call1((poll,)) {
                 Ok(v) => v.extract::<Option<f64>>().unwrap_or(Some(0.01)),
                 Err(e) => {
                     e.print(py);
@@ -140,31 +150,49 @@ impl AsyncBridge {
             let timeout = match next {
                 Some(t) if t <= 0.0 => {
                     YieldNow(false).await;
+                    poll_io = false;
                     continue;
                 }
                 Some(t) => Duration::from_secs_f64(t.min(3600.0)),
                 None => Duration::from_secs(3600),
             };
-            match &readiness {
-                Some(stream) => {
-                    monoio::select! {
-                        _ = stream.readable(false) => {},
-                        _ = monoio::time::sleep(timeout) => {},
-                        _ = self.kick.wait() => {},
-                    }
+            if let Some(stream) = &readiness {
+                let deadline = Instant::now() + timeout;
+                // A timer that fires early only costs a spurious step; one that fires late would
+                // delay the loop's own timers, so it is replaced.
+                if timer.as_ref().is_none_or(|(at, _)| *at > deadline) {
+                    timer = Some((deadline, Box::pin(monoio::time::sleep_until(deadline.into()))));
                 }
-                None => {
-                    // Without a readiness handle, poll the loop's fds at a bounded interval.
-                    let short = timeout.min(Duration::from_millis(5));
-                    monoio::select! {
-                        _ = monoio::time::sleep(short) => {},
-                        _ = self.kick.wait() => {},
-                    }
-                }
+                let readable_wait = readable.get_or_insert_with(|| Box::pin(stream.readable(false)));
+                let Some((_, sleep)) = timer.as_mut() else {
+                    continue;
+                };
+                poll_io = monoio::select! {
+                    _ = readable_wait.as_mut() => {
+                        readable = None;
+                        true
+                    },
+                    _ = sleep.as_mut() => {
+                        timer = None;
+                        true
+                    },
+                    _ = self.kick.wait() => false,
+                };
+                continue;
+            }
+            // Without a readiness handle, poll the loop's fds at a bounded interval.
+            let short = timeout.min(Duration::from_millis(5));
+            monoio::select! {
+                _ = monoio::time::sleep(short) => {},
+                _ = self.kick.wait() => {},
             }
         }
     }
 }
+
+/// Steps run without polling the loop's fds before one polls them anyway (I/O is never starved
+/// by callbacks that keep scheduling more callbacks).
+const MAX_UNPOLLED_STEPS: u32 = 8;
 
 /// Yields once to the scheduler so other ready tasks (connections) run before the pump.
 struct YieldNow(bool);
