@@ -139,6 +139,10 @@ DEPS_REQUESTS: list[tuple[str, str, dict]] = [
     ("PUT", "/dep-injected", {}),
     ("GET", "/events", {}),
     ("GET", "/exclude-defaults", {}),
+    ("GET", "/stream-resources", {}),
+    ("GET", "/events", {}),
+    ("GET", "/yield-order", {}),
+    ("GET", "/events", {}),
 ]
 
 

@@ -10,6 +10,7 @@ fw = importlib.import_module(os.environ.get("APP_FRAMEWORK", "fastrapi"))
 FastAPI, Depends, HTTPException, Query, Header = fw.FastAPI, fw.Depends, fw.HTTPException, fw.Query, fw.Header
 Request = importlib.import_module(f"{fw.__name__}.requests").Request
 Response = importlib.import_module(f"{fw.__name__}.responses").Response
+StreamingResponse = importlib.import_module(f"{fw.__name__}.responses").StreamingResponse
 BackgroundTasks = importlib.import_module(f"{fw.__name__}.background").BackgroundTasks
 SecurityScopes = importlib.import_module(f"{fw.__name__}.security").SecurityScopes
 Security = fw.Security
@@ -104,6 +105,48 @@ def protected():
 @app.get("/yield")
 def read_yield(r: Annotated[str, Depends(yield_dep)], ar: Annotated[str, Depends(async_yield_dep)]):
     return {"r": r, "ar": ar}
+
+
+class Resource:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.open = True
+
+
+def request_resource():
+    resource = Resource("request")
+    EVENTS.append("request-enter")
+    yield resource
+    resource.open = False
+    EVENTS.append("request-exit")
+
+
+def function_resource():
+    resource = Resource("function")
+    EVENTS.append("function-enter")
+    yield resource
+    resource.open = False
+    EVENTS.append("function-exit")
+
+
+@app.get("/stream-resources")
+def stream_resources(
+    r: Annotated[Resource, Depends(request_resource)],
+    f: Annotated[Resource, Depends(function_resource, scope="function")],
+):
+    def lines():
+        EVENTS.append("streaming")
+        yield f"{r.name} open: {r.open}\n"
+        yield f"{f.name} open: {f.open}\n"
+
+    return StreamingResponse(lines(), media_type="text/plain")
+
+
+@app.get("/yield-order")
+def yield_order(r: Annotated[Resource, Depends(request_resource)], tasks: BackgroundTasks):
+    tasks.add_task(EVENTS.append, "background")
+    EVENTS.append("endpoint")
+    return {"open": r.open}
 
 
 @app.get("/events")

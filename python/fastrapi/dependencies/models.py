@@ -24,6 +24,8 @@ class Dependant:
     own_security_scopes: list[str] = dataclasses.field(default_factory=list)
     use_cache: bool = True
     path: str = ""
+    # `Depends(scope=...)`: "function" exits right after the endpoint, else after the response.
+    scope: str | None = None
 
     @property
     def cache_key(self) -> tuple[Any, tuple[str, ...]]:

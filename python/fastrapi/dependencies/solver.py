@@ -16,7 +16,7 @@ from fastrapi.background import BackgroundTasks
 from fastrapi.dependencies.models import Dependant
 from fastrapi.dependencies.utils import EndpointPlan, ParamPlan, body_decoder, get_dependant, missing_error
 from fastrapi.exception_handlers import is_body_allowed_for_status_code
-from fastrapi.exceptions import RequestValidationError
+from fastrapi.exceptions import FastAPIError, RequestValidationError
 from fastrapi.requests import Request
 from fastrapi.responses import JSONResponse, Response
 from fastrapi.security import SecurityScopes
@@ -28,17 +28,23 @@ if TYPE_CHECKING:
 class _Solve:
     """Per-request state shared by every dependency of one request."""
 
-    __slots__ = ("request", "response", "stack", "cache", "overrides", "background", "body_values")
+    __slots__ = ("request", "response", "stack", "function_stack", "cache", "overrides", "background", "body_values",
+                 "request_scoped_exits")
 
     def __init__(self, request: Request, response: Response, stack: AsyncExitStack, overrides: dict[Any, Any],
-                 body_values: dict[str, Any]) -> None:
+                 body_values: dict[str, Any], function_stack: AsyncExitStack | None = None) -> None:
         self.request = request
         self.response = response
+        # `yield` dependencies exit with `stack` (request scope: after the response is sent) or
+        # with `function_stack` (`Depends(scope="function")`: right after the endpoint).
         self.stack = stack
+        self.function_stack = function_stack or stack
         self.cache: dict[Any, Any] = {}
         self.overrides = overrides
         self.background: BackgroundTasks | None = None
         self.body_values = body_values
+        # A request-scoped `yield` dependency was entered: its exit waits for the response.
+        self.request_scoped_exits = False
 
 
 def _raw_value(param: ParamPlan, request: Request) -> Any:
@@ -97,7 +103,8 @@ def _overridden(sub: Dependant, override: Callable[..., Any]) -> Dependant:
     dependant = _override_cache.get(key)
     if dependant is None:
         dependant = get_dependant(sub.path, override, name=sub.name, use_cache=sub.use_cache,
-                                  security_scopes=sub.security_scopes, own_security_scopes=sub.own_security_scopes)
+                                  security_scopes=sub.security_scopes, own_security_scopes=sub.own_security_scopes,
+                                  scope=sub.scope)
         _override_cache[key] = dependant
     return dependant
 
@@ -124,7 +131,10 @@ async def solve_dependencies(dependant: Dependant, state: _Solve) -> tuple[dict[
         if sub.use_cache and key in state.cache:
             value = state.cache[key]
         else:
-            value = await _call(call, sub_values, state.stack)
+            stack = state.function_stack if sub.scope == "function" else state.stack
+            if stack is state.stack and (inspect.isasyncgenfunction(call) or inspect.isgeneratorfunction(call)):
+                state.request_scoped_exits = True
+            value = await _call(call, sub_values, stack)
             state.cache.setdefault(key, value)
         if sub.name is not None:
             values[sub.name] = value
@@ -155,6 +165,25 @@ async def solve_dependencies(dependant: Dependant, state: _Solve) -> tuple[dict[
     if dependant.security_scopes_param_name:
         values[dependant.security_scopes_param_name] = SecurityScopes(dependant.security_scopes)
     return values, errors
+
+
+class _ThenExit:
+    """A response's background work followed by the exit of its request-scoped `yield`
+    dependencies, run by the server once the response is sent (FastAPI's order)."""
+
+    def __init__(self, task: Any, stack: AsyncExitStack) -> None:
+        self.task = task
+        self.stack = stack
+
+    async def __call__(self) -> None:
+        try:
+            if self.task is not None:
+                await self.task()
+        except BaseException as exc:
+            if not await self.stack.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            await self.stack.__aexit__(None, None, None)
 
 
 def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content_type: bool) -> Callable[[Any], Any]:
@@ -191,16 +220,38 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
             else:
                 body_errors = payload
         overrides = getattr(app, "dependency_overrides", None) or {}
-        async with AsyncExitStack() as stack:
-            stack.push_async_callback(request.close)
-            state = _Solve(request, sub_response, stack, overrides, body_values)
-            values, errors = await solve_dependencies(dependant, state)
-            errors.extend(body_errors)
-            if errors:
-                raise RequestValidationError([e for e in errors if e is not _BODY_INVALID], body=body)
-            result = endpoint(**values)
-            if inspect.isawaitable(result):
-                result = await result
+        # FastAPI's two stacks: function-scoped `yield` dependencies exit once the endpoint's
+        # response is built, request-scoped ones once it has been sent (background tasks included).
+        request_stack = AsyncExitStack()
+        await request_stack.__aenter__()
+        request_stack.push_async_callback(request.close)
+        try:
+            async with AsyncExitStack() as function_stack:
+                state = _Solve(request, sub_response, request_stack, overrides, body_values, function_stack)
+                values, errors = await solve_dependencies(dependant, state)
+                errors.extend(body_errors)
+                if errors:
+                    raise RequestValidationError([e for e in errors if e is not _BODY_INVALID], body=body)
+                result = endpoint(**values)
+                if inspect.isawaitable(result):
+                    result = await result
+                response = build_response(result, state)
+        except BaseException as exc:
+            # The dependencies' exits see the exception; the app's handlers answer it afterwards.
+            if await request_stack.__aexit__(type(exc), exc, exc.__traceback__):
+                raise FastAPIError(
+                    "Response not awaited: a dependency with yield swallowed the endpoint's exception "
+                    "(a bare `except` that does not re-raise)"
+                ) from exc
+            raise
+        if state.request_scoped_exits:
+            response.background = _ThenExit(response.background, request_stack)
+        else:
+            await request_stack.__aexit__(None, None, None)
+        return response
+
+    def build_response(result: Any, state: _Solve) -> Response:
+        sub_response = state.response
         if isinstance(result, Response):
             if result.background is None:
                 result.background = state.background

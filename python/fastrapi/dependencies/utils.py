@@ -201,12 +201,13 @@ def get_dependant(
     use_cache: bool = True,
     security_scopes: list[str] | None = None,
     own_security_scopes: list[str] | None = None,
+    scope: str | None = None,
 ) -> Dependant:
     """Analyse a callable's signature (recursively through its dependencies)."""
     path_names = get_path_param_names(path)
     dependant = Dependant(call=call, name=name, use_cache=use_cache, path=path,
                           security_scopes=list(security_scopes or []),
-                          own_security_scopes=list(own_security_scopes or []))
+                          own_security_scopes=list(own_security_scopes or []), scope=scope)
     call_name = getattr(call, "__name__", type(call).__name__)
     try:
         signature = inspect.signature(call, eval_str=True)
@@ -239,7 +240,7 @@ def get_dependant(
             scopes.extend(own_scopes)
             dependant.dependencies.append(
                 get_dependant(path, dependency, name=param_name, use_cache=depends.use_cache, security_scopes=scopes,
-                              own_security_scopes=own_scopes)
+                              own_security_scopes=own_scopes, scope=getattr(depends, "scope", None))
             )
             continue
         special = _special_kind(annotation)
@@ -329,7 +330,7 @@ def analyze_endpoint(path: str, endpoint: Callable[..., Any], dependencies: Sequ
         scopes = list(depends.scopes) if isinstance(depends, params.Security) else []
         dependant.dependencies.insert(
             0, get_dependant(path, depends.dependency, use_cache=depends.use_cache, security_scopes=scopes,
-                             own_security_scopes=scopes)
+                             own_security_scopes=scopes, scope=getattr(depends, "scope", None))
         )
     body_fields = dependant.flat_body_fields()
     embed = (
