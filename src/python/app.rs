@@ -61,6 +61,8 @@ pub struct CompiledApp {
     pub routes: Vec<RoutePlan>,
     pub hooks: Hooks,
     pub redirect_slashes: bool,
+    /// A GZip layer is configured (HEAD answers then carry their body through the layers).
+    pub has_gzip: bool,
     /// WebSocket routes, matched only for upgrade requests (as Starlette matches by scope type).
     pub ws_router: Router,
     pub ws_routes: Vec<WsRoutePlan>,
@@ -201,6 +203,7 @@ impl AppCore {
         }
         Ok(AppCore {
             inner: Arc::new(CompiledApp {
+                has_gzip: layers.iter().any(|layer| matches!(layer, crate::middleware::Layer::GZip(_))),
                 middleware: layers,
                 router,
                 routes: plans,

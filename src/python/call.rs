@@ -277,7 +277,7 @@ pub fn handle(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<u8>
     }
     let mark = out.len();
     ctx.server_error.set(false);
-    let opts = &layer_opts(layers, opts);
+    let opts = &layer_opts(ctx.app, opts);
     // Layers are entered outermost first; one may answer by itself, and the layers already
     // entered then see that answer on its way out.
     let mut entered = 0;
@@ -350,9 +350,9 @@ pub fn handle(ctx: &CallContext, head: &Head<'_>, body: &[u8], out: &mut Vec<u8>
 
 /// HEAD requests through GZip write complete bodies, as Starlette's middleware sees them
 /// (the server drops them only on the wire): `Content-Encoding` and the length then match.
-fn layer_opts<'a>(layers: &[Layer], opts: &WriteOpts<'a>) -> WriteOpts<'a> {
+fn layer_opts<'a>(app: &CompiledApp, opts: &WriteOpts<'a>) -> WriteOpts<'a> {
     let mut opts = *opts;
-    opts.body_for_layers = opts.head_only && layers.iter().any(|layer| matches!(layer, Layer::GZip(_)));
+    opts.body_for_layers = opts.head_only && app.has_gzip;
     opts
 }
 
@@ -691,7 +691,7 @@ fn finish(
 pub fn finish_pending(ctx: &CallContext, pending: PendingCall, out: &mut Vec<u8>, opts: &WriteOpts) {
     let mark = out.len();
     ctx.server_error.set(false);
-    let opts = &if pending.facts.is_some() { layer_opts(&ctx.app.middleware, opts) } else { *opts };
+    let opts = &if pending.facts.is_some() { layer_opts(ctx.app, opts) } else { *opts };
     Python::attach(|py| {
         let result = pending.task.task.bind(py).call_method0(pyo3::intern!(py, "result"));
         match pending.route {
@@ -777,14 +777,38 @@ fn write_py_response(
             };
             source = Some(Source::Python { iterator: iterator.unbind(), is_async });
         }
-        let mut list = HeaderList::default();
-        for pair in headers.try_iter()? {
-            let (name, value): (Vec<u8>, Vec<u8>) = pair?.extract()?;
-            list.0.push((name, value));
-        }
         match source {
-            Some(source) => begin_stream(ctx, status, &list, source, out, opts),
-            None => write_whole(out, status, &list, Some(body.as_bytes()), opts),
+            Some(source) => begin_stream(ctx, status, &header_list(&headers)?, source, out, opts),
+            None => {
+                // The common case: headers go straight from Python's list into the output.
+                let mark = out.len();
+                write_head_start(out, status, opts);
+                for pair in headers.try_iter()? {
+                    let pair = pair.and_then(|pair| {
+                        // `(bytes, bytes)` tuples, as `init_headers` makes them; anything else
+                        // pair-like is converted.
+                        if let Ok(tuple) = pair.cast::<PyTuple>() {
+                            if let (Ok(name), Ok(value)) = (tuple.get_item(0), tuple.get_item(1)) {
+                                if let (Ok(name), Ok(value)) = (name.cast::<PyBytes>(), value.cast::<PyBytes>()) {
+                                    write_header(out, name.as_bytes(), value.as_bytes());
+                                    return Ok(());
+                                }
+                            }
+                        }
+                        let (name, value): (Vec<u8>, Vec<u8>) = pair.extract()?;
+                        write_header(out, &name, &value);
+                        Ok(())
+                    });
+                    if let Err(e) = pair {
+                        out.truncate(mark);
+                        return Err(e);
+                    }
+                }
+                out.extend_from_slice(b"\r\n");
+                if opts.writes_body(status) {
+                    out.extend_from_slice(body.as_bytes());
+                }
+            }
         }
     }
     if response.getattr(pyo3::intern!(py, "_fastrapi_server_error")).is_ok_and(|v| v.is_truthy().unwrap_or(false)) {
@@ -799,6 +823,16 @@ fn write_py_response(
         }
     }
     Ok(())
+}
+
+/// A response's `raw_headers` as a list Rust can edit.
+fn header_list(headers: &Bound<'_, PyAny>) -> PyResult<HeaderList> {
+    let mut list = HeaderList::default();
+    for pair in headers.try_iter()? {
+        let (name, value): (Vec<u8>, Vec<u8>) = pair?.extract()?;
+        list.0.push((name, value));
+    }
+    Ok(list)
 }
 
 /// A complete response from its parts (the body is left out for HEAD and bodiless statuses).
@@ -850,11 +884,7 @@ fn write_py_file(
 ) -> PyResult<()> {
     // Stats the file when the response was built without `stat_result`, raising as Starlette does.
     response.call_method0(pyo3::intern!(py, "_fastrapi_prepare"))?;
-    let mut headers = HeaderList::default();
-    for pair in response.getattr(pyo3::intern!(py, "raw_headers"))?.try_iter()? {
-        let (name, value): (Vec<u8>, Vec<u8>) = pair?.extract()?;
-        headers.0.push((name, value));
-    }
+    let headers = header_list(&response.getattr(pyo3::intern!(py, "raw_headers"))?)?;
     let path: std::path::PathBuf = path.extract()?;
     let opened = std::fs::File::open(&path).and_then(|file| Ok((file.metadata()?.len(), file)));
     let (size, file) = opened.map_err(|e| {
