@@ -74,3 +74,44 @@ def test_options_same_as_fastapi() -> None:
     custom = {Point: lambda p: [p.x, p.y]}
     points = [Point(1, 2)]
     assert jsonable_encoder(points, custom_encoder=custom) == fastapi_encoder(points, custom_encoder=custom)
+
+
+class Text(str):
+    pass
+
+
+class Count(int):
+    pass
+
+
+class Ratio(float):
+    pass
+
+
+class Mapping_(dict):  # noqa: N801
+    pass
+
+
+class Level(enum.IntEnum):
+    high = 3
+
+
+SUBCLASS_VALUES = [
+    {"text": Text("x"), "count": Count(5), "ratio": Ratio(1.5), "map": Mapping_(k=Text("v")), "level": Level.high},
+    [Text("a"), (Count(1), Ratio(2.0))],
+    Mapping_(nested=[Mapping_(deep=Text("ü"))]),
+]
+
+
+@pytest.mark.parametrize("value", SUBCLASS_VALUES)
+def test_rust_encoder_gives_json_dumps_bytes_for_subclasses_of_json_types(value: object) -> None:
+    """What the server writes (Rust walker, jsonable fallback) equals FastAPI's
+    `json.dumps(jsonable_encoder(value))`, also for `str`/`int`/`float`/`dict` subclasses."""
+    import json
+
+    from fastrapi import _fastrapi
+    from fastrapi.encoders import jsonable_for_rust
+
+    expected = json.dumps(fastapi_encoder(value), ensure_ascii=False, separators=(",", ":")).encode()
+    assert _fastrapi.dumps(value, default=jsonable_for_rust) == expected
+    assert _fastrapi.dumps(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

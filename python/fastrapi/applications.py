@@ -7,11 +7,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel
-
 from fastrapi import _fastrapi, _testing
 from fastrapi.datastructures import Default, State
-from fastrapi.encoders import jsonable_encoder
+from fastrapi.encoders import jsonable_for_rust
 from fastrapi.exception_handlers import http_exception_response, validation_error_response
 from fastrapi.exceptions import FastAPIError, HTTPException, RequestValidationError
 from fastrapi.responses import JSONResponse, PlainTextResponse, Response
@@ -19,17 +17,6 @@ from fastrapi.routing import APIRoute, APIRouter, APIWebSocketRoute, DecoratedCa
 from fastrapi.utils import generate_unique_id
 
 error_logger = logging.getLogger("fastrapi.error")
-
-
-def _jsonable_for_rust(obj: Any) -> Any:
-    """The JSON encoder's slow path: values the Rust walker does not know, made JSON-ready.
-
-    A model's ``model_dump(mode="json")`` is already plain JSON data, so the second
-    ``jsonable_encoder`` pass FastAPI makes over it is skipped; Rust walks the result.
-    """
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json", by_alias=True)
-    return jsonable_encoder(obj)
 
 
 def _bind_middleware(middleware: Callable[..., Any], call_next: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -61,7 +48,7 @@ class _Hooks:
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self.jsonable_encoder = _jsonable_for_rust
+        self.jsonable_encoder = jsonable_for_rust
         self.response_class = Response
 
     def handle_exception(self, exc: BaseException) -> Response | None:

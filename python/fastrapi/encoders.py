@@ -203,3 +203,15 @@ def jsonable_encoder(
         custom_encoder=custom_encoder,
         sqlalchemy_safe=sqlalchemy_safe,
     )
+
+
+def jsonable_for_rust(obj: Any) -> Any:
+    """The Rust JSON encoder's slow path: values it does not know, made JSON-ready.
+
+    A model's ``model_dump(mode="json")`` is already plain JSON data, so the second
+    ``jsonable_encoder`` pass FastAPI makes over it is skipped; Rust walks the result. Walking a
+    value in Rust with this fallback gives the bytes of ``json.dumps(jsonable_encoder(value))``.
+    """
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(obj)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
+from fastrapi import _fastrapi
 from fastrapi.convertors import compile_path, replace_params
 from fastrapi.datastructures import Default, DefaultPlaceholder, URLPath
 from fastrapi.dependencies.utils import EndpointPlan, ParamPlan, analyze_endpoint, body_decoder
@@ -198,8 +199,8 @@ class APIRoute:
     def response_serializer(self, for_solver: bool = False) -> Callable[[Any], Any] | None:
         """What turns the endpoint's return value into a response body.
 
-        Returns bytes (JSON written by pydantic), a ``Response``, or — for the solver only —
-        JSON-ready data; ``None`` when the Rust encoder can take the value as it is.
+        Returns bytes (JSON written by pydantic or by the Rust encoder) or a ``Response``;
+        ``None`` when the Rust encoder can take the value as it is (the fast path).
         """
         response_class = self.response_class
         if isinstance(response_class, DefaultPlaceholder):
@@ -210,9 +211,10 @@ class APIRoute:
         if self.response_model is None:
             if default_class:
                 if for_solver:
-                    from fastrapi.encoders import jsonable_encoder
+                    from fastrapi.encoders import jsonable_for_rust
 
-                    return jsonable_encoder
+                    # The fast path's encoding (Rust walker, jsonable fallback), as bytes.
+                    return functools.partial(_fastrapi.dumps, default=jsonable_for_rust)
                 return None
             return functools.partial(_render_with_class, response_class, self.status_code)
         with warnings.catch_warnings():

@@ -7,7 +7,7 @@
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::io::Write;
 use std::ptr::addr_of_mut;
 
@@ -69,10 +69,33 @@ impl<'a, 'py> JsonEncoder<'a, 'py> {
                 // The fallback returns plain JSON types; a second miss means it could not convert.
                 JsonEncoder { fallback: None }.value(&converted, out, depth)
             }
-            None => {
-                Err(PyTypeError::new_err(format!("Object of type {} is not JSON serializable", obj.get_type().name()?)))
-            }
+            None => self.subclass(obj, out, depth),
         }
+    }
+
+    /// Instances of subclasses of the JSON types, encoded as `json.dumps` encodes them (a `str`
+    /// subclass as its text, ...): what `jsonable_encoder` hands back unchanged.
+    #[inline(never)]
+    fn subclass(&self, obj: &Bound<'py, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
+        if obj.is_instance_of::<PyString>() {
+            return write_str(obj, out);
+        }
+        if obj.is_instance_of::<pyo3::types::PyInt>() {
+            return write_int(obj, out);
+        }
+        if let Ok(float) = obj.cast::<pyo3::types::PyFloat>() {
+            return write_float(float.value(), out);
+        }
+        if let Ok(dict) = obj.cast::<PyDict>() {
+            return self.dict(dict, out, depth);
+        }
+        if let Ok(list) = obj.cast::<PyList>() {
+            return self.list(list, out, depth);
+        }
+        if let Ok(tuple) = obj.cast::<PyTuple>() {
+            return self.seq(tuple.iter(), out, depth);
+        }
+        Err(PyTypeError::new_err(format!("Object of type {} is not JSON serializable", obj.get_type().name()?)))
     }
 
     fn dict(&self, dict: &Bound<'py, PyDict>, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {

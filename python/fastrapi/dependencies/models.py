@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +28,16 @@ class Dependant:
     path: str = ""
     # `Depends(scope=...)`: "function" exits right after the endpoint, else after the response.
     scope: str | None = None
+
+    @functools.cached_property
+    def call_kind(self) -> str:
+        """``"async_generator"``, ``"generator"`` (``yield`` dependencies) or ``"plain"``; looked up
+        once, not per request."""
+        if inspect.isasyncgenfunction(self.call):
+            return "async_generator"
+        if inspect.isgeneratorfunction(self.call):
+            return "generator"
+        return "plain"
 
     @property
     def cache_key(self) -> tuple[Any, tuple[str, ...]]:

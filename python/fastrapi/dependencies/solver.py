@@ -28,13 +28,14 @@ if TYPE_CHECKING:
 class _Solve:
     """Per-request state shared by every dependency of one request."""
 
-    __slots__ = ("request", "response", "stack", "function_stack", "cache", "overrides", "background", "body_values",
-                 "request_scoped_exits")
+    __slots__ = ("request", "sub_response", "stack", "function_stack", "cache", "overrides", "background",
+                 "body_values", "request_scoped_exits")
 
-    def __init__(self, request: Request, response: Response, stack: AsyncExitStack, overrides: dict[Any, Any],
+    def __init__(self, request: Request, stack: AsyncExitStack, overrides: dict[Any, Any],
                  body_values: dict[str, Any], function_stack: AsyncExitStack | None = None) -> None:
         self.request = request
-        self.response = response
+        # The `response: Response` a dependency or the endpoint may take, made on first use.
+        self.sub_response: Response | None = None
         # `yield` dependencies exit with `stack` (request scope: after the response is sent) or
         # with `function_stack` (`Depends(scope="function")`: right after the endpoint).
         self.stack = stack
@@ -45,6 +46,15 @@ class _Solve:
         self.body_values = body_values
         # A request-scoped `yield` dependency was entered: its exit waits for the response.
         self.request_scoped_exits = False
+
+    @property
+    def response(self) -> Response:
+        if self.sub_response is None:
+            sub_response = Response()
+            del sub_response.headers["content-length"]
+            sub_response.status_code = None  # type: ignore[assignment]
+            self.sub_response = sub_response
+        return self.sub_response
 
 
 def _raw_value(param: ParamPlan, request: Request) -> Any:
@@ -81,10 +91,10 @@ def _model_values(param: ParamPlan, request: Request) -> dict[str, Any]:
     return values
 
 
-async def _call(call: Callable[..., Any], values: dict[str, Any], stack: AsyncExitStack) -> Any:
-    if inspect.isasyncgenfunction(call):
+async def _call(call: Callable[..., Any], kind: str, values: dict[str, Any], stack: AsyncExitStack) -> Any:
+    if kind == "async_generator":
         return await stack.enter_async_context(asynccontextmanager(call)(**values))
-    if inspect.isgeneratorfunction(call):
+    if kind == "generator":
         return stack.enter_context(contextmanager(call)(**values))
     result = call(**values)
     if inspect.isawaitable(result):
@@ -132,9 +142,10 @@ async def solve_dependencies(dependant: Dependant, state: _Solve) -> tuple[dict[
             value = state.cache[key]
         else:
             stack = state.function_stack if sub.scope == "function" else state.stack
-            if stack is state.stack and (inspect.isasyncgenfunction(call) or inspect.isgeneratorfunction(call)):
+            kind = sub.call_kind
+            if kind != "plain" and stack is state.stack:
                 state.request_scoped_exits = True
-            value = await _call(call, sub_values, stack)
+            value = await _call(call, kind, sub_values, stack)
             state.cache.setdefault(key, value)
         if sub.name is not None:
             values[sub.name] = value
@@ -207,9 +218,6 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
         return await app.run_request(request, endpoint_response)  # type: ignore[no-any-return]
 
     async def solve_request(request: Request, data: Any) -> Response:
-        sub_response = Response()
-        del sub_response.headers["content-length"]
-        sub_response.status_code = None  # type: ignore[assignment]
         body_values: dict[str, Any] = {}
         body_errors: list[Any] = []
         body: Any = None
@@ -227,7 +235,7 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
         request_stack.push_async_callback(request.close)
         try:
             async with AsyncExitStack() as function_stack:
-                state = _Solve(request, sub_response, request_stack, overrides, body_values, function_stack)
+                state = _Solve(request, request_stack, overrides, body_values, function_stack)
                 values, errors = await solve_dependencies(dependant, state)
                 errors.extend(body_errors)
                 if errors:
@@ -251,13 +259,13 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
         return response
 
     def build_response(result: Any, state: _Solve) -> Response:
-        sub_response = state.response
+        sub_response = state.sub_response
         if isinstance(result, Response):
             if result.background is None:
                 result.background = state.background
             return result
         response_status = status_code
-        if sub_response.status_code:
+        if sub_response is not None and sub_response.status_code:
             response_status = sub_response.status_code
         content = serialize(result)
         if isinstance(content, Response):
@@ -271,7 +279,8 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
         response.background = state.background
         if not is_body_allowed_for_status_code(response.status_code):
             response.body = b""
-        response.raw_headers.extend(sub_response.raw_headers)
+        if sub_response is not None:
+            response.raw_headers.extend(sub_response.raw_headers)
         return response
 
     return solve
@@ -297,7 +306,7 @@ def make_websocket_solver(route: Any, app: Any) -> Callable[[Any, Any], Any]:
         overrides = getattr(app, "dependency_overrides", None) or {}
         try:
             async with AsyncExitStack() as stack:
-                state = _Solve(websocket, Response(), stack, overrides, {})
+                state = _Solve(websocket, stack, overrides, {})
                 values, errors = await solve_dependencies(dependant, state)
                 if errors:
                     raise WebSocketRequestValidationError(errors)
