@@ -874,6 +874,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+@dataclasses.dataclass
+class Report:
+    """What heads a results file (shared with ws_run.py)."""
+
+    title: str
+    cmdline: str
+    summary: str
+    env: dict[str, Any]
+    busy_note: str
+    interrupted: bool
+
+
+def write_report(
+    out: Path,
+    report: Report,
+    table: str,
+    targets: tuple[str, str],
+    runs_md: str,
+    settings: dict[str, Any],
+    json_rows: list[dict[str, Any]],
+) -> None:
+    """Writes the markdown report and its JSON twin (``out`` with ``.json``)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    md = [
+        report.title,
+        "",
+        f"`{report.cmdline.strip()}` — {report.summary}; server pinned to CPU {SERVER_CPU}, "
+        f"load generator to CPU {LOAD_CPU}; medians over runs.",
+        "",
+        *[f"- {k}: {v}" for k, v in report.env.items() if v],
+        *([f"- **warning**: {report.busy_note}"] if report.busy_note else []),
+        *(["- **interrupted**: incomplete run"] if report.interrupted else []),
+        "",
+        table,
+        "",
+    ]
+    heading, target_lines = targets
+    if target_lines:
+        md += [f"## {heading}", "", target_lines, ""]
+    md += ["## Individual runs", "", runs_md, ""]
+    out.write_text("\n".join(md))
+    data = {"settings": settings, "environment": report.env, "rows": json_rows}
+    out.with_suffix(".json").write_text(json.dumps(_json_safe(data), indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
@@ -929,54 +974,27 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.output:
         out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
         cmdline = "python3 benches/load/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        md = [
-            "# fastrapi load benchmark",
-            "",
-            f"`{cmdline.strip()}` — {args.tool}, {args.runs} run(s) × {args.duration:g} s, "
-            f"{args.connections} connections, {args.warmup:g} s warm-up; server pinned to CPU {SERVER_CPU}, "
-            f"load generator to CPU {LOAD_CPU}; medians over runs; total {time.monotonic() - started:.0f} s.",
-            "",
-            *[f"- {k}: {v}" for k, v in env.items() if v],
-            *([f"- **warning**: {busy_note}"] if busy_note else []),
-            *(["- **interrupted**: incomplete run"] if interrupted else []),
-            "",
-            table,
-            "",
-        ]
-        if targets:
-            md += ["## DESIGN.md §4 targets", "", targets, ""]
-        md += ["## Individual runs", "", render_runs(rows), ""]
-        out.write_text("\n".join(md))
-        (out.with_suffix(".json")).write_text(
-            json.dumps(
-                _json_safe(
-                    {
-                        "settings": {
-                            k: getattr(args, k)
-                            for k in ("tool", "runs", "duration", "connections", "warmup", "noisy_retries")
-                        },
-                        "environment": env,
-                        "rows": [
-                            {
-                                "server": r.server.key,
-                                "endpoint": r.endpoint.key,
-                                "ok": r.ok,
-                                "note": r.note,
-                                "warning": r.warning,
-                                "rss_mib": r.rss_mib,
-                                "runs": [dataclasses.asdict(x) | {"cpu_us_per_req": x.cpu_us_per_req} for x in r.runs],
-                                "ratios": ratios(rows).get((r.server.key, r.endpoint.key), {}),
-                            }
-                            for r in rows
-                        ],
-                    }
-                ),
-                indent=1,
-            )
-            + "\n"
+        summary = (
+            f"{args.tool}, {args.runs} run(s) × {args.duration:g} s, {args.connections} connections, "
+            f"{args.warmup:g} s warm-up; total {time.monotonic() - started:.0f} s"
         )
+        settings = {k: getattr(args, k) for k in ("tool", "runs", "duration", "connections", "warmup", "noisy_retries")}
+        json_rows = [
+            {
+                "server": r.server.key,
+                "endpoint": r.endpoint.key,
+                "ok": r.ok,
+                "note": r.note,
+                "warning": r.warning,
+                "rss_mib": r.rss_mib,
+                "runs": [dataclasses.asdict(x) | {"cpu_us_per_req": x.cpu_us_per_req} for x in r.runs],
+                "ratios": ratios(rows).get((r.server.key, r.endpoint.key), {}),
+            }
+            for r in rows
+        ]
+        report = Report("# fastrapi load benchmark", cmdline, summary, env, busy_note, interrupted)
+        write_report(out, report, table, ("DESIGN.md §4 targets", targets), render_runs(rows), settings, json_rows)
         log(f"wrote {out} and {out.with_suffix('.json')}")
         if write_chart(rows, out.with_suffix(".png")):
             log(f"wrote {out.with_suffix('.png')}")

@@ -618,25 +618,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.output:
         out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
         cmdline = "python3 benches/load/ws_run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        md = [
-            "# fastrapi WebSocket echo benchmark",
-            "",
-            f"`{cmdline.strip()}` — wsload, {settings}; server pinned to CPU {SERVER_CPU}, load generator to "
-            f"CPU {LOAD_CPU}; medians over runs; total {time.monotonic() - started:.0f} s.",
-            "",
-            *[f"- {k}: {v}" for k, v in env.items() if v],
-            *([f"- **warning**: {busy_note}"] if busy_note else []),
-            *(["- **interrupted**: incomplete run"] if interrupted else []),
-            "",
-            table,
-            "",
-        ]
-        if targets:
-            md += ["## Target (issue 6)", "", targets, ""]
-        md += ["## Individual runs", "", render_runs(rows), ""]
-        out.write_text("\n".join(md))
         settings_json = {
             k: getattr(args, k)
             for k in (
@@ -644,26 +626,38 @@ def main(argv: list[str] | None = None) -> int:
             )
         }  # fmt: skip
         rat = ratios(rows)
-        data = {
-            "settings": settings_json | {"load_driver": args.load_driver, "timeout": args.timeout},
-            "environment": env,
-            "rows": [
-                {
-                    "server": r.server.key,
-                    "ok": r.ok,
-                    "note": r.note,
-                    "warning": r.warning,
-                    "rss_mib": r.rss_mib,
-                    "runs": [
-                        dataclasses.asdict(x) | {"cpu_us_per_msg": x.cpu_us_per_msg, "gen_cores": x.gen_cores}
-                        for x in r.runs
-                    ],
-                    "ratios": rat.get(r.server.key, {}),
-                }
-                for r in rows
-            ],
-        }
-        out.with_suffix(".json").write_text(json.dumps(http_run._json_safe(data), indent=1) + "\n")
+        json_rows = [
+            {
+                "server": r.server.key,
+                "ok": r.ok,
+                "note": r.note,
+                "warning": r.warning,
+                "rss_mib": r.rss_mib,
+                "runs": [
+                    dataclasses.asdict(x) | {"cpu_us_per_msg": x.cpu_us_per_msg, "gen_cores": x.gen_cores}
+                    for x in r.runs
+                ],
+                "ratios": rat.get(r.server.key, {}),
+            }
+            for r in rows
+        ]
+        report = http_run.Report(
+            "# fastrapi WebSocket echo benchmark",
+            cmdline,
+            f"wsload, {settings}; total {time.monotonic() - started:.0f} s",
+            env,
+            busy_note,
+            interrupted,
+        )
+        http_run.write_report(
+            out,
+            report,
+            table,
+            ("Target (issue 6)", targets),
+            render_runs(rows),
+            settings_json | {"load_driver": args.load_driver, "timeout": args.timeout},
+            json_rows,
+        )
         log(f"wrote {out} and {out.with_suffix('.json')}")
     return 130 if interrupted else 0
 
