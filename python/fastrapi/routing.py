@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import math
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -135,8 +136,16 @@ class APIRoute:
         self._method_order = seen
         self.name = name if name is not None else _get_name(endpoint)
         self.status_code = int(status_code) if isinstance(status_code, int) else status_code
+        # FastAPI 0.165: a generator endpoint streams its items (JSON Lines with the default
+        # response class); `AsyncIterable[Item]`-style annotations give the item type.
+        self.is_generator = _is_generator_callable(endpoint)
+        self.stream_item_type: Any = None
         if isinstance(response_model, DefaultPlaceholder):
             response_model = _return_annotation(endpoint)
+            if self.is_generator:
+                if isinstance(response_class, DefaultPlaceholder):
+                    self.stream_item_type = _stream_item_type(response_model)
+                response_model = None
         self.response_model = response_model
         self.response_class = response_class
         self.tags = list(tags or [])
@@ -174,7 +183,7 @@ class APIRoute:
     def compile(self, app: Any = None, *, strict_content_type: bool = True, force_solver: bool = False) -> RoutePlan:
         if not self.path.startswith("/"):
             raise FastAPIError(f"Routed paths must start with '/': {self.path!r}")
-        if force_solver or self.plan.dependant.needs_python_solver():
+        if force_solver or self.is_generator or self.plan.dependant.needs_python_solver():
             from fastrapi.dependencies.solver import make_solver
 
             return RoutePlan.solved_in_python(
@@ -208,6 +217,8 @@ class APIRoute:
             default_class = True
         else:
             default_class = False
+        if self.is_generator:
+            return self._stream_serializer(response_class, default_class)
         if self.response_model is None:
             if default_class:
                 if for_solver:
@@ -243,6 +254,109 @@ class APIRoute:
             return _render_with_class(response_class, status_code, dumped)
 
         return serialize
+
+
+    def _stream_serializer(self, response_class: type[Response], default_class: bool) -> Callable[[Any], Any]:
+        """For a generator endpoint: its generator becomes a streamed response — JSON Lines
+        (FastAPI's `application/jsonl`, one item per line) with the default response class, else
+        ``response_class(content=generator)``."""
+        status_code = self.status_code
+        if not default_class:
+
+            def stream_with_class(gen: Any) -> Response:
+                kwargs: dict[str, Any] = {} if status_code is None else {"status_code": status_code}
+                return response_class(content=gen, **kwargs)  # type: ignore[call-arg]
+
+            return stream_with_class
+        item_json = self._stream_item_json()
+
+        def stream_jsonl(gen: Any) -> Response:
+            from fastrapi.responses import StreamingResponse
+
+            if hasattr(gen, "__aiter__"):
+
+                async def async_lines() -> Any:
+                    async for item in gen:
+                        yield item_json(item) + b"\n"
+
+                content: Any = async_lines()
+            else:
+                content = (item_json(item) + b"\n" for item in gen)
+            kwargs: dict[str, Any] = {} if status_code is None else {"status_code": status_code}
+            return StreamingResponse(content, media_type="application/jsonl", **kwargs)
+
+        return stream_jsonl
+
+    def _stream_item_json(self) -> Callable[[Any], bytes]:
+        """One streamed item as FastAPI writes it: validated and dumped by the item type when the
+        return annotation names one, else ``json.dumps`` of ``jsonable_encoder`` (non-finite
+        floats as null)."""
+        if self.stream_item_type is None:
+            import json
+
+            from fastrapi.encoders import jsonable_encoder
+
+            return lambda item: json.dumps(_finite_floats(jsonable_encoder(item))).encode("utf-8")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            adapter: TypeAdapter[Any] = TypeAdapter(self.stream_item_type)
+        options = {
+            "include": self.response_model_include,
+            "exclude": self.response_model_exclude,
+            "by_alias": self.response_model_by_alias,
+            "exclude_unset": self.response_model_exclude_unset,
+            "exclude_defaults": self.response_model_exclude_defaults,
+            "exclude_none": self.response_model_exclude_none,
+        }
+
+        def item_json(item: Any) -> bytes:
+            try:
+                value = adapter.validate_python(item, from_attributes=True)
+            except ValidationError as exc:
+                errors = [{**e, "loc": ("response", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+                raise ResponseValidationError(errors, body=item) from None
+            return adapter.dump_json(value, **options)
+
+        return item_json
+
+
+def _is_generator_callable(call: Any) -> bool:
+    while isinstance(call, functools.partial):
+        call = call.func
+    if inspect.isasyncgenfunction(call) or inspect.isgeneratorfunction(call):
+        return True
+    if not callable(call) or inspect.isroutine(call):
+        return False
+    dunder_call = type(call).__call__
+    return inspect.isasyncgenfunction(dunder_call) or inspect.isgeneratorfunction(dunder_call)
+
+
+def _stream_item_type(annotation: Any) -> Any:
+    """``X`` of ``AsyncIterable[X]``, ``AsyncIterator[X]``, ``AsyncGenerator[X, ...]``, ``Iterable[X]``,
+    ``Iterator[X]`` or ``Generator[X, ...]``, else ``None``."""
+    import collections.abc
+    import typing
+
+    origin = get_origin(annotation)
+    streams = (
+        collections.abc.AsyncIterable, collections.abc.AsyncIterator, collections.abc.AsyncGenerator,
+        collections.abc.Iterable, collections.abc.Iterator, collections.abc.Generator,
+    )  # fmt: skip
+    if origin in streams:
+        args = typing.get_args(annotation)
+        return args[0] if args else None
+    return None
+
+
+def _finite_floats(data: Any) -> Any:
+    """FastAPI's stream items write non-finite floats as null."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _finite_floats(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_finite_floats(value) for value in data]
+    return data
 
 
 def _render_with_class(response_class: type[Response], status_code: int | None, value: Any) -> Response:
