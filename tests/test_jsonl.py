@@ -14,17 +14,38 @@ def jsonl_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
     yield from _pair(tmp_path_factory, "tests.apps.jsonl")
 
 
-CASES = ["/plain", "/async-plain", "/typed", "/typed-sync", "/typed-sync?limit=x", "/raw", "/with-dep?q=z"]
+CASES = [
+    ("GET", "/plain"),
+    ("GET", "/async-plain"),
+    ("GET", "/typed"),
+    ("GET", "/typed-sync"),
+    ("GET", "/typed-sync?limit=x"),
+    ("GET", "/raw"),
+    ("GET", "/with-dep?q=z"),
+    ("GET", "/events"),
+    ("POST", "/typed-events"),
+]
 
 
-@pytest.mark.parametrize("path", CASES)
-def test_generator_endpoints_stream_like_fastapi(jsonl_servers, path: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("method", "path"), CASES)
+def test_generator_endpoints_stream_like_fastapi(jsonl_servers, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
     fastapi_server, fastrapi_server = jsonl_servers
-    expected = httpx.get(fastapi_server.url + path)
-    actual = httpx.get(fastrapi_server.url + path)
+    expected = httpx.request(method, fastapi_server.url + path)
+    actual = httpx.request(method, fastrapi_server.url + path)
     assert actual.status_code == expected.status_code
-    assert actual.headers.get("content-type") == expected.headers.get("content-type")
+    for header in ("content-type", "cache-control", "x-accel-buffering"):
+        assert actual.headers.get(header) == expected.headers.get(header), header
     assert actual.content == expected.content
+
+
+def test_idle_event_streams_get_keepalive_comments(jsonl_servers) -> None:  # type: ignore[no-untyped-def]
+    """Both servers send `: ping` while the generator is idle (interval set to 0.2 s by the app)."""
+    for server in jsonl_servers:
+        body = httpx.get(server.url + "/slow-events").content
+        first, _, rest = body.partition(b"\n\n")
+        assert first == b'data: {"first": true}'
+        assert rest.count(b": ping\n\n") >= 1
+        assert rest.endswith(b'data: {"second": true}\n\n')
 
 
 def test_an_invalid_item_ends_the_stream_after_the_valid_ones(jsonl_servers) -> None:  # type: ignore[no-untyped-def]

@@ -143,8 +143,10 @@ class APIRoute:
         if isinstance(response_model, DefaultPlaceholder):
             response_model = _return_annotation(endpoint)
             if self.is_generator:
-                if isinstance(response_class, DefaultPlaceholder):
-                    self.stream_item_type = _stream_item_type(response_model)
+                if isinstance(response_class, DefaultPlaceholder) or _is_event_source(response_class):
+                    item_type = _stream_item_type(response_model)
+                    if not _is_server_sent_event(item_type):
+                        self.stream_item_type = item_type
                 response_model = None
         self.response_model = response_model
         self.response_class = response_class
@@ -261,6 +263,8 @@ class APIRoute:
         (FastAPI's `application/jsonl`, one item per line) with the default response class, else
         ``response_class(content=generator)``."""
         status_code = self.status_code
+        if _is_event_source(response_class):
+            return self._event_stream_serializer()
         if not default_class:
 
             def stream_with_class(gen: Any) -> Response:
@@ -286,6 +290,78 @@ class APIRoute:
             return StreamingResponse(content, media_type="application/jsonl", **kwargs)
 
         return stream_jsonl
+
+    def _event_stream_serializer(self) -> Callable[[Any], Any]:
+        """For a generator endpoint with ``response_class=EventSourceResponse``: Server-Sent Events,
+        with a keep-alive comment whenever the generator is idle for ``sse._PING_INTERVAL``."""
+        import asyncio
+        import json
+
+        from fastrapi import sse
+        from fastrapi.encoders import jsonable_encoder
+        from fastrapi.responses import StreamingResponse
+
+        item_json = self._stream_item_json()
+        status_code = self.status_code
+
+        def event_bytes(item: Any) -> bytes:
+            if not isinstance(item, sse.ServerSentEvent):
+                return sse.format_sse_event(data_str=item_json(item).decode("utf-8"))
+            data_str: str | None = None
+            if item.raw_data is not None:
+                data_str = item.raw_data
+            elif item.data is not None:
+                if hasattr(item.data, "model_dump_json"):
+                    data_str = item.data.model_dump_json()
+                else:
+                    data_str = json.dumps(_finite_floats(jsonable_encoder(item.data)))
+            return sse.format_sse_event(
+                data_str=data_str, event=item.event, id=item.id, retry=item.retry, comment=item.comment
+            )
+
+        async def events(gen: Any) -> Any:
+            # A producer task pulls from the generator, so waiting with a timeout for the next
+            # event never cancels the generator itself.
+            queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
+            done = object()
+
+            async def produce() -> None:
+                try:
+                    if hasattr(gen, "__aiter__"):
+                        async for item in gen:
+                            await queue.put(event_bytes(item))
+                    else:
+                        for item in gen:
+                            await queue.put(event_bytes(item))
+                except Exception as exc:  # noqa: BLE001 - re-raised by the consumer
+                    await queue.put(_StreamFailure(exc))
+                    return
+                await queue.put(done)
+
+            producer = asyncio.ensure_future(produce())
+            try:
+                while True:
+                    try:
+                        data = await asyncio.wait_for(queue.get(), timeout=sse._PING_INTERVAL)
+                    except TimeoutError:
+                        yield sse.KEEPALIVE_COMMENT
+                        continue
+                    if data is done:
+                        return
+                    if isinstance(data, _StreamFailure):
+                        raise data.error
+                    yield data
+            finally:
+                producer.cancel()
+
+        def stream_events(gen: Any) -> Response:
+            kwargs: dict[str, Any] = {} if status_code is None else {"status_code": status_code}
+            response = StreamingResponse(events(gen), media_type="text/event-stream", **kwargs)
+            response.headers["Cache-Control"] = "no-cache"
+            response.headers["X-Accel-Buffering"] = "no"
+            return response
+
+        return stream_events
 
     def _stream_item_json(self) -> Callable[[Any], bytes]:
         """One streamed item as FastAPI writes it: validated and dumped by the item type when the
@@ -318,6 +394,27 @@ class APIRoute:
             return adapter.dump_json(value, **options)
 
         return item_json
+
+
+class _StreamFailure:
+    """An exception from an event stream's generator, handed to the consumer to re-raise."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _is_event_source(response_class: Any) -> bool:
+    from fastrapi.sse import EventSourceResponse
+
+    if isinstance(response_class, DefaultPlaceholder):
+        response_class = response_class.value
+    return isinstance(response_class, type) and issubclass(response_class, EventSourceResponse)
+
+
+def _is_server_sent_event(item_type: Any) -> bool:
+    from fastrapi.sse import ServerSentEvent
+
+    return isinstance(item_type, type) and issubclass(item_type, ServerSentEvent)
 
 
 def _is_generator_callable(call: Any) -> bool:

@@ -57,3 +57,36 @@ async def raw():
 @app.get("/with-dep")
 def with_dep(q: str = fw.Query("d")):
     yield {"q": q}
+
+
+sse = importlib.import_module(f"{fw.__name__}.sse")
+EventSourceResponse, ServerSentEvent = sse.EventSourceResponse, sse.ServerSentEvent
+if fw.__name__ == "fastapi":
+    importlib.import_module("fastapi.routing")._PING_INTERVAL = 0.2
+else:
+    sse._PING_INTERVAL = 0.2
+
+
+@app.get("/events", response_class=EventSourceResponse)
+async def events():
+    yield {"n": 1, "nan": float("inf")}
+    yield "plain text"
+    yield ServerSentEvent(data={"a": [1, 2]}, event="update", id="7", retry=1500)
+    yield ServerSentEvent(raw_data="line one\nline two", comment="two\nlines")
+    yield ServerSentEvent(data=Item(name="m", price=2), event="model")
+    yield ServerSentEvent(comment="only a comment")
+
+
+@app.post("/typed-events", response_class=EventSourceResponse, status_code=202)
+def typed_events() -> Iterable[Item]:
+    yield Item(name="s", price=1)
+    yield {"name": "t", "price": "3"}
+
+
+@app.get("/slow-events", response_class=EventSourceResponse)
+async def slow_events():
+    import asyncio
+
+    yield {"first": True}
+    await asyncio.sleep(0.7)
+    yield {"second": True}
