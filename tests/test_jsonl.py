@@ -61,3 +61,27 @@ def test_an_invalid_item_ends_the_stream_after_the_valid_ones(jsonl_servers) -> 
                 pass
         received.append((response.status_code, lines))
     assert received[1] == received[0]
+
+
+def test_openapi_documents_streams_as_fastapi() -> None:
+    """JSON Lines and SSE responses carry FastAPI 0.165's `itemSchema` entries."""
+    import importlib
+    import os
+    import sys
+
+    import fastapi.routing
+
+    from fastrapi import sse
+
+    intervals = (fastapi.routing._PING_INTERVAL, sse._PING_INTERVAL)  # the app module changes them
+    docs = []
+    for framework in ("fastapi", "fastrapi"):
+        os.environ["APP_FRAMEWORK"] = framework
+        sys.modules.pop("tests.apps.jsonl", None)
+        try:
+            docs.append(importlib.import_module("tests.apps.jsonl").app.openapi())
+        finally:
+            del os.environ["APP_FRAMEWORK"]
+            sys.modules.pop("tests.apps.jsonl", None)
+    fastapi.routing._PING_INTERVAL, sse._PING_INTERVAL = intervals
+    assert docs[1] == docs[0]

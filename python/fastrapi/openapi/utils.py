@@ -346,6 +346,12 @@ class _RouteSchema:
             self.response_field = SchemaField(
                 "Response_" + route.unique_id, FieldInfo(annotation=route.response_model), "serialization"
             )
+        # A generator endpoint's items (JSON Lines / SSE), as FastAPI 0.165 documents them.
+        self.stream_item_field: SchemaField | None = None
+        if getattr(route, "stream_item_type", None) is not None:
+            self.stream_item_field = SchemaField(
+                "StreamItem_" + route.unique_id, FieldInfo(annotation=route.stream_item_type), "serialization"
+            )
         self.response_fields: dict[int | str, SchemaField] = {}
         for status, response in (route.responses or {}).items():
             model = response.get("model") if isinstance(response, dict) else None
@@ -364,6 +370,8 @@ class _RouteSchema:
         if self.response_field is not None:
             out.append(self.response_field)
         out.extend(self.response_fields.values())
+        if self.stream_item_field is not None:
+            out.append(self.stream_item_field)
         out.extend(self.flat_params)
         return out
 
@@ -543,6 +551,29 @@ def _apply_form_body_schema(body_params: list[SchemaField], schema: dict[str, An
     if required:
         schema["required"] = required
     schema["allOf"] = conditions
+
+
+# The item schema of an SSE stream (OpenAPI 3.2's event shape), as FastAPI documents it.
+_SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "data": {"type": "string"},
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+def _stream_kind(route: Any) -> str | None:
+    """``"sse"`` or ``"jsonl"`` for a generator endpoint that streams its items, else ``None``."""
+    if not getattr(route, "is_generator", False):
+        return None
+    from fastrapi.routing import _is_event_source
+
+    if _is_event_source(route.response_class):
+        return "sse"
+    return "jsonl" if isinstance(route.response_class, DefaultPlaceholder) else None
 
 
 def _is_api_route(route: Any) -> bool:
@@ -752,7 +783,21 @@ class _Builder:
             responses = operation.setdefault("responses", {})
             status_code = self.default_status(route, response_class)
             responses.setdefault(status_code, {})["description"] = route.response_description
-            if is_body_allowed_for_status_code(route.status_code) and media_type:
+            stream = _stream_kind(route)
+            if is_body_allowed_for_status_code(route.status_code) and stream == "sse":
+                item_schema: dict[str, Any] = copy.deepcopy(_SSE_EVENT_SCHEMA)
+                if doc.stream_item_field is not None:
+                    item_schema["required"] = ["data"]
+                    item_schema["properties"]["data"] = {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": self.schema(doc.stream_item_field),
+                    }
+                responses[status_code].setdefault("content", {})["text/event-stream"] = {"itemSchema": item_schema}
+            elif is_body_allowed_for_status_code(route.status_code) and stream == "jsonl":
+                item = self.schema(doc.stream_item_field) if doc.stream_item_field is not None else {}
+                responses[status_code].setdefault("content", {})["application/jsonl"] = {"itemSchema": item}
+            elif is_body_allowed_for_status_code(route.status_code) and media_type:
                 schema: dict[str, Any] = {"type": "string"}
                 if _subclass(response_class, JSONResponse):
                     schema = self.schema(doc.response_field) if doc.response_field is not None else {}
