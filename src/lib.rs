@@ -23,6 +23,7 @@ fn _fastrapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<python::AppCore>()?;
     m.add_class::<server::ServerConfig>()?;
     m.add_class::<python::request::RequestData>()?;
+    m.add_class::<python::request::ConnectionState>()?;
     m.add_class::<python::websocket::WebSocketChannel>()?;
     m.add_function(wrap_pyfunction!(server::run_worker, m)?)?;
     m.add_function(wrap_pyfunction!(server::resolve_driver, m)?)?;

@@ -19,3 +19,35 @@ def test_slow_reader_pauses_the_producer(serve_app) -> None:  # type: ignore[no-
         assert 0 < produced < 1000, produced  # other requests are served meanwhile, too
     # The abandoned stream does not hurt the worker.
     assert httpx.get(f"{server.url}/sync", timeout=5).text.startswith("chunk 0")
+
+
+def test_is_disconnected_tells_a_waiting_endpoint_that_the_client_left(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Same app under FastAPI + uvicorn and fastrapi: a long poll ends when its client goes."""
+    import socket
+    import time
+
+    import httpx
+
+    from tests.test_differential import _pair
+
+    pairs = _pair(tmp_path_factory, "tests.apps.streaming")
+    servers = next(pairs)
+    try:
+        for server in servers:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+                sock.sendall(b"GET /long-poll HTTP/1.1\r\nHost: x\r\n\r\n")
+                for _ in range(100):
+                    if httpx.get(server.url + "/long-poll-state").json().get("state") == "waiting":
+                        break
+                    time.sleep(0.02)
+                assert httpx.get(server.url + "/long-poll-state").json() == {"state": "waiting"}
+            state = None
+            for _ in range(200):
+                state = httpx.get(server.url + "/long-poll-state").json().get("state")
+                if state == "client left":
+                    break
+                time.sleep(0.02)
+            assert state == "client left", server
+    finally:
+        for _ in pairs:
+            pass

@@ -69,6 +69,12 @@ class RequestData:
     path_params: dict[str, str]
     http_version: str
     body_fd: int | None
+    connection: ConnectionState | None
+
+class ConnectionState:
+    """The client connection of a request."""
+
+    def is_closed(self) -> bool: ...
 def timestamp_sign(secret: str, value: bytes) -> bytes: ...
 def timestamp_unsign(secret: str, signed: bytes, max_age: int | None = None) -> bytes | None: ...
 

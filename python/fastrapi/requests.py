@@ -275,4 +275,6 @@ class Request:
             self._body_file.close()
 
     async def is_disconnected(self) -> bool:
-        return False
+        """Whether the client has closed its connection (a peek at the socket, never a read)."""
+        connection = getattr(self._data, "connection", None)
+        return connection is not None and bool(connection.is_closed())

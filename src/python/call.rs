@@ -37,6 +37,22 @@ pub struct CallContext<'a> {
     pub streaming: std::cell::RefCell<Option<Streaming>>,
     /// The current GET/HEAD request's `Range` and `If-Range`, for file responses.
     pub range_request: std::cell::RefCell<Option<RangeRequest>>,
+    /// The connection's socket and whether its task still runs (for `is_disconnected()`).
+    pub conn_fd: std::os::fd::RawFd,
+    pub conn_open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Made on the first request handed to Python, then shared by the connection's requests.
+    pub conn_state: std::cell::OnceCell<Py<super::request::ConnectionState>>,
+}
+
+impl CallContext<'_> {
+    fn connection_state(&self, py: Python<'_>) -> PyResult<Py<super::request::ConnectionState>> {
+        if let Some(state) = self.conn_state.get() {
+            return Ok(state.clone_ref(py));
+        }
+        let state = Py::new(py, super::request::ConnectionState::new(self.conn_fd, self.conn_open.clone()))?;
+        let _ = self.conn_state.set(state.clone_ref(py));
+        Ok(state)
+    }
 }
 
 /// A response body sent after its head, piece by piece as the socket takes it.
@@ -479,7 +495,9 @@ fn routing_error_in_python(
             let hook = ctx.app.hooks.routing_error.as_ref().map(|h| h.bind(py).clone());
             let hook = hook.ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no routing hook"))?;
             let body = PyBytes::new(py, body);
-            let data = RequestData::new(py, head, path, &body, &[], &[], ctx.peer_addr, ctx.local_addr, None)?;
+            let connection = Some(ctx.connection_state(py)?);
+            let data =
+                RequestData::new(py, head, path, &body, &[], &[], ctx.peer_addr, ctx.local_addr, None, connection)?;
             let coro = hook.call1((status, allow, data))?;
             ctx.bridge.start(py, coro)
         })();
@@ -626,6 +644,7 @@ fn solve_in_python<'py>(
         ctx.peer_addr,
         ctx.local_addr,
         body_fd,
+        Some(ctx.connection_state(py)?),
     )?;
     solver.bind(py).call1((data,))
 }

@@ -28,6 +28,44 @@ pub struct RequestData {
     /// A descriptor of the body's temporary file when a large upload was spooled (then `body`
     /// is empty); the Python side owns and closes it.
     pub body_fd: Option<i32>,
+    /// The client connection, for `Request.is_disconnected()`.
+    pub connection: Option<Py<ConnectionState>>,
+}
+
+/// Whether the client of a request is still there (`Request.is_disconnected()`).
+#[pyclass(module = "fastrapi._fastrapi", frozen)]
+pub struct ConnectionState {
+    fd: std::os::fd::RawFd,
+    /// Cleared when the connection task ends, before its socket is closed (the descriptor may
+    /// then be reused: it is not looked at again).
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ConnectionState {
+    pub fn new(fd: std::os::fd::RawFd, open: std::sync::Arc<std::sync::atomic::AtomicBool>) -> ConnectionState {
+        ConnectionState { fd, open }
+    }
+}
+
+#[pymethods]
+impl ConnectionState {
+    /// `True` once the client closed or reset its side (a peek at the socket, never a read).
+    fn is_closed(&self) -> bool {
+        if !self.open.load(std::sync::atomic::Ordering::Relaxed) {
+            return true;
+        }
+        let mut byte = 0u8;
+        // SAFETY: the connection is open, so `fd` is its socket; one byte of our own buffer.
+        let n = unsafe { libc::recv(self.fd, (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+        match n {
+            0 => true,
+            n if n > 0 => false,
+            _ => {
+                let err = std::io::Error::last_os_error().raw_os_error();
+                !matches!(err, Some(libc::EAGAIN) | Some(libc::EINTR))
+            }
+        }
+    }
 }
 
 fn address(py: Python<'_>, addr: SocketAddr) -> PyResult<Py<PyAny>> {
@@ -51,6 +89,7 @@ impl RequestData {
         peer: SocketAddr,
         local: SocketAddr,
         body_fd: Option<i32>,
+        connection: Option<Py<ConnectionState>>,
     ) -> PyResult<Bound<'py, RequestData>> {
         let headers = PyList::empty(py);
         for h in head.headers {
@@ -78,6 +117,7 @@ impl RequestData {
                 path_params: params.unbind(),
                 http_version: if head.version == 0 { "1.0" } else { "1.1" },
                 body_fd,
+                connection,
             },
         )
     }

@@ -87,7 +87,18 @@ impl OwnedOpts {
     }
 }
 
+/// Clears the connection's "open" flag when the connection task ends (a local of `connection`,
+/// so dropped — and the flag cleared — before its `stream` parameter closes the socket).
+struct OpenFlag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for OpenFlag {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
+    let open = OpenFlag(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)));
     let config = &worker.config;
     let server = config.server_header.as_deref();
     let ctx = CallContext {
@@ -100,6 +111,9 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         server_error: Default::default(),
         streaming: Default::default(),
         range_request: Default::default(),
+        conn_fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
+        conn_open: open.0.clone(),
+        conn_state: Default::default(),
     };
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut wbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);

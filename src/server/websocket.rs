@@ -85,6 +85,7 @@ pub fn prepare(ctx: &CallContext, head: &Head<'_>) -> Upgrade {
             ctx.peer_addr,
             ctx.local_addr,
             None,
+            None,
         );
         data.map(Bound::unbind).map_err(|e| e.print(py))
     });

@@ -60,3 +60,21 @@ async def endless():
 @app.get("/progress")
 def progress():
     return PROGRESS
+
+
+WATCH: dict[str, object] = {}
+
+
+@app.get("/long-poll")
+async def long_poll(request: fw.Request):
+    """Waits for news that never comes, until the client leaves (as long-polling endpoints do)."""
+    WATCH["state"] = "waiting"
+    while not await request.is_disconnected():
+        await asyncio.sleep(0.02)
+    WATCH["state"] = "client left"
+    return {"never": "seen"}
+
+
+@app.get("/long-poll-state")
+def long_poll_state():
+    return WATCH
