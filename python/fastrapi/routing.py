@@ -230,25 +230,11 @@ class APIRoute:
                     return functools.partial(_fastrapi.dumps, default=jsonable_for_rust)
                 return None
             return functools.partial(_render_with_class, response_class, self.status_code)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            adapter: TypeAdapter[Any] = TypeAdapter(self.response_model)
-        options = {
-            "include": self.response_model_include,
-            "exclude": self.response_model_exclude,
-            "by_alias": self.response_model_by_alias,
-            "exclude_unset": self.response_model_exclude_unset,
-            "exclude_defaults": self.response_model_exclude_defaults,
-            "exclude_none": self.response_model_exclude_none,
-        }
+        adapter, options, validate = self._response_validator(self.response_model)
         status_code = self.status_code
 
         def serialize(value: Any) -> Any:
-            try:
-                validated = adapter.validate_python(value, from_attributes=True)
-            except ValidationError as exc:
-                errors = [{**e, "loc": ("response", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
-                raise ResponseValidationError(errors, body=value) from None
+            validated = validate(value)
             if default_class:
                 # FastAPI's fast path: pydantic writes the JSON bytes itself.
                 return adapter.dump_json(validated, **options)
@@ -373,9 +359,17 @@ class APIRoute:
             from fastrapi.encoders import jsonable_encoder
 
             return lambda item: json.dumps(_finite_floats(jsonable_encoder(item))).encode("utf-8")
+        adapter, options, validate = self._response_validator(self.stream_item_type)
+        return lambda item: adapter.dump_json(validate(item), **options)
+
+    def _response_validator(
+        self, annotation: Any
+    ) -> tuple[TypeAdapter[Any], dict[str, Any], Callable[[Any], Any]]:
+        """For a response (or stream item) type: its adapter, the route's ``response_model_*`` dump
+        options, and a validation that fails with FastAPI's ``ResponseValidationError``."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            adapter: TypeAdapter[Any] = TypeAdapter(self.stream_item_type)
+            adapter: TypeAdapter[Any] = TypeAdapter(annotation)
         options = {
             "include": self.response_model_include,
             "exclude": self.response_model_exclude,
@@ -385,15 +379,14 @@ class APIRoute:
             "exclude_none": self.response_model_exclude_none,
         }
 
-        def item_json(item: Any) -> bytes:
+        def validate(value: Any) -> Any:
             try:
-                value = adapter.validate_python(item, from_attributes=True)
+                return adapter.validate_python(value, from_attributes=True)
             except ValidationError as exc:
                 errors = [{**e, "loc": ("response", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
-                raise ResponseValidationError(errors, body=item) from None
-            return adapter.dump_json(value, **options)
+                raise ResponseValidationError(errors, body=value) from None
 
-        return item_json
+        return adapter, options, validate
 
 
 class _StreamFailure:
