@@ -559,26 +559,19 @@ def measure_endpoint(srv: RunningServer, ep: Endpoint, tool: LoadTool, args: arg
         if args.warmup > 0:
             tool.run(ep, srv.port, args.warmup)
         for i in range(args.runs):
-            best: RunResult | None = None
-            for attempt in range(1 + args.noisy_retries):
-                if srv.proc.poll() is not None:
-                    raise LoadError(f"server exited with code {srv.proc.returncode}")
-                res = measured_run(srv, ep, tool, args.duration)
-                retry = res.other_cores > OTHER_LOAD_LIMIT and attempt < args.noisy_retries
-                log(
-                    f"    {ep.label} run {i + 1}/{args.runs}: {res.rps:,.0f} req/s, avg {res.avg_ms:.2f} ms, "
-                    f"p99 {res.p99_ms:.2f} ms, {res.cpu_us_per_req:.1f} µs CPU/req, "
-                    f"other load {res.other_cores:.2f} cores"
-                    + (f", {res.errors} errors ({res.error_detail})" if res.errors else "")
-                    + (" -> noisy, repeating" if retry else "")
+            row.runs.append(
+                least_noisy_run(
+                    srv.proc,
+                    lambda: measured_run(srv, ep, tool, args.duration),
+                    lambda res, i=i: (
+                        f"    {ep.label} run {i + 1}/{args.runs}: {res.rps:,.0f} req/s, avg {res.avg_ms:.2f} ms, "
+                        f"p99 {res.p99_ms:.2f} ms, {res.cpu_us_per_req:.1f} µs CPU/req, "
+                        f"other load {res.other_cores:.2f} cores"
+                    ),
+                    args.noisy_retries,
+                    log,
                 )
-                if best is None or res.other_cores < best.other_cores:
-                    best = res
-                if not retry:
-                    break
-                time.sleep(2)
-            assert best is not None
-            row.runs.append(best)
+            )
         errors = sum(r.errors for r in row.runs)
         total = sum(r.requests for r in row.runs)
         if total == 0:
@@ -872,6 +865,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     except KeyError as e:
         p.error(f"unknown name {e}")
     return args
+
+
+def least_noisy_run(proc: subprocess.Popen[Any], measure: Any, describe: Any, noisy_retries: int, log: Any) -> Any:
+    """One measured run, repeated (up to ``noisy_retries`` times) while other load on the machine
+    exceeds ``OTHER_LOAD_LIMIT``; the quietest attempt is kept. Shared with ws_run.py."""
+    best = None
+    for attempt in range(1 + noisy_retries):
+        if proc.poll() is not None:
+            raise LoadError(f"server exited with code {proc.returncode}")
+        res = measure()
+        retry = res.other_cores > OTHER_LOAD_LIMIT and attempt < noisy_retries
+        log(
+            describe(res)
+            + (f", {res.errors} errors ({res.error_detail})" if res.errors else "")
+            + (" -> noisy, repeating" if retry else "")
+        )
+        if best is None or res.other_cores < best.other_cores:
+            best = res
+        if not retry:
+            break
+        time.sleep(2)
+    return best
 
 
 @dataclasses.dataclass

@@ -342,26 +342,19 @@ def bench_server(server: WsServer, args: argparse.Namespace, logdir: Path, log: 
             if args.warmup > 0:
                 run_wsload(args, srv.port, args.warmup)
             for i in range(args.runs):
-                best: WsRunResult | None = None
-                for attempt in range(1 + args.noisy_retries):
-                    if srv.proc.poll() is not None:
-                        raise http_run.LoadError(f"server exited with code {srv.proc.returncode}")
-                    res = measured_run(srv, args)
-                    retry = res.other_cores > OTHER_LOAD_LIMIT and attempt < args.noisy_retries
-                    log(
-                        f"    run {i + 1}/{args.runs}: {res.msgs_per_s:,.0f} msgs/s, avg {res.avg_ms:.2f} ms, "
-                        f"p99 {res.p99_ms:.2f} ms, {res.cpu_us_per_msg:.1f} µs CPU/msg, "
-                        f"load generator {res.gen_cores:.2f} cores, other load {res.other_cores:.2f} cores"
-                        + (f", {res.errors} errors ({res.error_detail})" if res.errors else "")
-                        + (" -> noisy, repeating" if retry else "")
+                row.runs.append(
+                    http_run.least_noisy_run(
+                        srv.proc,
+                        lambda: measured_run(srv, args),
+                        lambda res, i=i: (
+                            f"    run {i + 1}/{args.runs}: {res.msgs_per_s:,.0f} msgs/s, avg {res.avg_ms:.2f} ms, "
+                            f"p99 {res.p99_ms:.2f} ms, {res.cpu_us_per_msg:.1f} µs CPU/msg, "
+                            f"load generator {res.gen_cores:.2f} cores, other load {res.other_cores:.2f} cores"
+                        ),
+                        args.noisy_retries,
+                        log,
                     )
-                    if best is None or res.other_cores < best.other_cores:
-                        best = res
-                    if not retry:
-                        break
-                    time.sleep(2)
-                assert best is not None
-                row.runs.append(best)
+                )
             errors = sum(r.errors for r in row.runs)
             total = sum(r.messages for r in row.runs)
             if total == 0:
