@@ -4,11 +4,13 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod dispatch;
 pub mod errors;
 pub mod files;
 pub mod http;
 pub mod json;
 pub mod middleware;
+pub mod native;
 pub mod params;
 pub mod python;
 pub mod router;

@@ -7,6 +7,8 @@ import json
 import httpx
 import pytest
 
+from tests.conftest import raw_exchange
+
 REQUESTS: list[tuple[str, str, dict]] = [
     ("GET", "/hello", {}),
     ("GET", "/items/42", {}),
@@ -72,6 +74,7 @@ REQUESTS: list[tuple[str, str, dict]] = [
     ("GET", "/noslash/", {}),
     ("GET", "/noslash/?a=1", {}),
     ("GET", "/threadpool", {}),
+    ("GET", "/echo-header?value=plain", {}),
 ]
 
 
@@ -508,6 +511,20 @@ def test_static_files_same_as_starlette(static_servers, method: str, path: str, 
 @pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
 def test_same_as_fastapi(both_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*both_servers, method, path, kwargs)
+
+
+@pytest.mark.parametrize("value", ["a%0d%0aset-cookie:%20injected=1", "a%0ab", "a%00b", "a%7fb"])
+def test_header_injection_is_an_application_error(both_servers, value: str) -> None:  # type: ignore[no-untyped-def]
+    """A header value with a control character fails the response (500, logged) and never reaches
+    the wire. uvicorn refuses it too ("Invalid HTTP header value."), but then closes the
+    connection without an answer; fastrapi answers 500 and keeps the connection."""
+    fastrapi_server = both_servers[1]
+    raw = raw_exchange(fastrapi_server.port, f"GET /echo-header?value={value} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert raw.startswith(b"HTTP/1.1 500 "), raw
+    assert b"injected" not in raw and b"x-echo" not in raw.lower()
+    assert "Invalid HTTP header value." in fastrapi_server.log()
+    with httpx.Client(base_url=fastrapi_server.url) as client:
+        assert client.get("/hello").status_code == 200
 
 
 def _compare(fastapi_server, fastrapi_server, method: str, path: str, kwargs: dict,  # type: ignore[no-untyped-def]

@@ -68,6 +68,18 @@ pub struct RangeRequest {
     pub if_range: Option<Vec<u8>>,
 }
 
+impl RangeRequest {
+    /// The `Range` and `If-Range` of a GET or HEAD request that has a `Range`.
+    pub fn of(head: &crate::http::Head<'_>) -> Option<RangeRequest> {
+        use crate::http::Method;
+        if !matches!(head.method, Method::Get | Method::Head) {
+            return None;
+        }
+        let range = head.header("range")?;
+        Some(RangeRequest { range: Some(range.to_vec()), if_range: head.header("if-range").map(<[u8]>::to_vec) })
+    }
+}
+
 pub enum FileAnswer {
     /// A short plain-text answer instead of the file (400 malformed range, 416).
     Refused {
@@ -103,9 +115,7 @@ pub fn answer(
         let honoured = match r.if_range.as_deref() {
             None => true,
             Some(tag) if tag.starts_with(b"W/") => false,
-            Some(tag) => [headers.get_all("last-modified"), headers.get_all("etag")]
-                .iter()
-                .any(|v| v.first().is_some_and(|v| v == tag)),
+            Some(tag) => [headers.first("last-modified"), headers.first("etag")].contains(&Some(tag)),
         };
         honoured.then_some(range)
     });
@@ -143,7 +153,7 @@ pub fn answer(
             Ok(FileAnswer::Stream { status: 206, headers, body: FileBody { file, pieces } })
         }
         ranges => {
-            let content_type = headers.get_all("content-type").into_iter().next().unwrap_or_default();
+            let content_type = headers.first("content-type").unwrap_or_default().to_vec();
             let multipart = Multipart::new(&content_type, size);
             headers.set("content-type", multipart.content_type().as_bytes());
             headers.set("content-length", digits.format(multipart.content_length(ranges)).as_bytes());

@@ -68,7 +68,7 @@ impl StaticDir {
         };
         match not_modified(&headers, head) {
             Some(true) => {
-                let kept = headers.0.iter().filter(|(name, _)| name == b"etag").cloned().collect();
+                let kept = headers.0.iter().filter(|(name, _)| name.as_ref() == b"etag").cloned().collect();
                 Lookup::NotModified(HeaderList(kept))
             }
             Some(false) => Lookup::Found(Found { file, size: meta.len(), headers }),
@@ -112,11 +112,11 @@ fn file_headers(path: &Path, meta: &Metadata) -> Option<HeaderList> {
     let etag: String = etag.iter().map(|b| format!("{b:02x}")).collect();
     let modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime.floor() as u64);
     let mut headers = HeaderList::default();
-    headers.0.push((b"content-type".to_vec(), content_type(path)?));
-    headers.0.push((b"accept-ranges".to_vec(), b"bytes".to_vec()));
-    headers.0.push((b"content-length".to_vec(), meta.len().to_string().into_bytes()));
-    headers.0.push((b"last-modified".to_vec(), httpdate::fmt_http_date(modified).into_bytes()));
-    headers.0.push((b"etag".to_vec(), format!("\"{etag}\"").into_bytes()));
+    headers.push(&b"content-type"[..], content_type(path)?);
+    headers.push(&b"accept-ranges"[..], &b"bytes"[..]);
+    headers.push(&b"content-length"[..], meta.len().to_string().into_bytes());
+    headers.push(&b"last-modified"[..], httpdate::fmt_http_date(modified).into_bytes());
+    headers.push(&b"etag"[..], format!("\"{etag}\"").into_bytes());
     Some(headers)
 }
 
@@ -128,7 +128,7 @@ fn not_modified(headers: &HeaderList, head: &Head<'_>) -> Option<bool> {
         if tags.trim() == "*" {
             return Some(true);
         }
-        let etag = headers.get_all("etag").into_iter().next().unwrap_or_default();
+        let etag = headers.first("etag").unwrap_or_default();
         return Some(tags.split(',').any(|tag| tag.trim().trim_start_matches("W/").as_bytes() == etag));
     }
     let Some(since) = head.header("if-modified-since") else {
@@ -140,8 +140,8 @@ fn not_modified(headers: &HeaderList, head: &Head<'_>) -> Option<bool> {
         return None;
     }
     let since = httpdate::parse_http_date(since).ok()?;
-    let modified = headers.get_all("last-modified").into_iter().next()?;
-    let modified = httpdate::parse_http_date(std::str::from_utf8(&modified).ok()?).ok()?;
+    let modified = headers.first("last-modified")?;
+    let modified = httpdate::parse_http_date(std::str::from_utf8(modified).ok()?).ok()?;
     Some(since >= modified)
 }
 

@@ -1,4 +1,50 @@
-//! Request body framing: an incremental decoder for `Transfer-Encoding: chunked`.
+//! Body framing, both ways: an incremental decoder for chunked request bodies, and the encoder
+//! for response bodies sent piece by piece.
+
+use super::response::Framing;
+
+/// Appends one piece of a response body framed as `framing` says (an empty piece writes nothing:
+/// in chunked framing it would end the body).
+pub fn encode_piece(framing: Framing, data: &[u8], out: &mut Vec<u8>) {
+    if data.is_empty() {
+        return;
+    }
+    if framing == Framing::Chunked {
+        let mut size = [0u8; 16];
+        let len = hex(data.len(), &mut size);
+        out.extend_from_slice(&size[..len]);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(data);
+        out.extend_from_slice(b"\r\n");
+    } else {
+        out.extend_from_slice(data);
+    }
+}
+
+/// Appends what ends a body framed as `framing`.
+pub fn encode_end(framing: Framing, out: &mut Vec<u8>) {
+    if framing == Framing::Chunked {
+        out.extend_from_slice(b"0\r\n\r\n");
+    }
+}
+
+fn hex(mut n: usize, buf: &mut [u8; 16]) -> usize {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut tmp = [0u8; 16];
+    let mut i = 0;
+    loop {
+        tmp[i] = DIGITS[n & 0xf];
+        i += 1;
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    for j in 0..i {
+        buf[j] = tmp[i - 1 - j];
+    }
+    i
+}
 
 /// Why a chunked body was rejected.
 #[derive(Debug, PartialEq, Eq)]
@@ -124,6 +170,25 @@ fn find_crlf(s: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    use crate::http::response::Framing;
+
+    #[test]
+    fn encodes_pieces() {
+        let mut out = Vec::new();
+        encode_piece(Framing::Chunked, &[b'x'; 300], &mut out);
+        encode_piece(Framing::Chunked, b"", &mut out);
+        encode_end(Framing::Chunked, &mut out);
+        assert!(out.starts_with(b"12c\r\nxxx") && out.ends_with(b"x\r\n0\r\n\r\n"));
+        let mut decoder = ChunkedDecoder::new(1000);
+        let mut decoded = Vec::new();
+        assert_eq!(decoder.feed(&out, &mut decoded), Ok(out.len()));
+        assert!(decoder.is_done() && decoded == vec![b'x'; 300]);
+        let mut raw = Vec::new();
+        encode_piece(Framing::UntilClose, b"abc", &mut raw);
+        encode_end(Framing::UntilClose, &mut raw);
+        assert_eq!(raw, b"abc");
+    }
+
     use super::*;
 
     fn decode_all(pieces: &[&[u8]]) -> Result<(Vec<u8>, bool), ChunkError> {

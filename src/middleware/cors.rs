@@ -127,11 +127,8 @@ fn allow_explicit(headers: &mut HeaderList, origin: &str) {
     add_vary_origin(headers);
 }
 
-/// `headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])`
 fn add_vary_origin(headers: &mut HeaderList) {
-    let mut values: Vec<Vec<u8>> = headers.get_all("vary");
-    values.push(b"Origin".to_vec());
-    headers.set("vary", &values.join(&b", "[..]));
+    headers.append_to("vary", b"Origin");
 }
 
 fn latin1(bytes: &[u8]) -> String {

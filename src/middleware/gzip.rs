@@ -35,10 +35,10 @@ impl GZip {
     /// For a streamed body (always past `minimum_size` for Starlette, which sees its first
     /// chunk with more to come): sets the headers, and tells whether to compress the stream.
     pub fn apply_streaming(&self, accepts_gzip: bool, status: u16, headers: &mut HeaderList) -> bool {
-        if !headers.get_all("content-encoding").is_empty() || status == 206 || self.excluded(headers) {
+        if headers.has("content-encoding") || status == 206 || self.excluded(headers) {
             return false;
         }
-        self.add_vary(headers);
+        headers.append_to("vary", b"Accept-Encoding");
         if !accepts_gzip {
             return false;
         }
@@ -47,22 +47,16 @@ impl GZip {
         true
     }
 
-    fn add_vary(&self, headers: &mut HeaderList) {
-        let mut vary = headers.get_all("vary");
-        vary.push(b"Accept-Encoding".to_vec());
-        headers.set("vary", &vary.join(&b", "[..]));
-    }
-
     /// Compresses `body` in place when the client accepts gzip and the response qualifies;
     /// a large response always gets `Vary: Accept-Encoding`.
     pub fn apply(&self, accepts_gzip: bool, status: u16, headers: &mut HeaderList, body: &mut Vec<u8>) {
-        if !headers.get_all("content-encoding").is_empty() || status == 206 || self.excluded(headers) {
+        if headers.has("content-encoding") || status == 206 || self.excluded(headers) {
             return;
         }
         if body.len() < self.minimum_size {
             return;
         }
-        self.add_vary(headers);
+        headers.append_to("vary", b"Accept-Encoding");
         if !accepts_gzip {
             return;
         }
@@ -81,10 +75,10 @@ impl GZip {
     }
 
     fn excluded(&self, headers: &HeaderList) -> bool {
-        let Some(content_type) = headers.get_all("content-type").into_iter().next() else {
+        let Some(content_type) = headers.first("content-type") else {
             return false;
         };
-        let text = String::from_utf8_lossy(&content_type).to_lowercase();
+        let text = String::from_utf8_lossy(content_type).to_lowercase();
         let media_type = text.split(';').next().unwrap_or("").trim().to_string();
         let wildcard = format!("{}/*", media_type.split('/').next().unwrap_or(""));
         let grpc = media_type.starts_with("application/grpc+");

@@ -3,7 +3,7 @@
 
 pub mod aio;
 pub mod app;
-pub mod call;
+pub mod log;
 pub mod request;
 pub mod websocket;
 

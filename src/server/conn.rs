@@ -14,11 +14,12 @@ use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 
 use super::shutdown::ShutdownWait;
-use super::worker::Worker;
+use super::state::Worker;
+use crate::dispatch::{self, Body, CallContext, Chunk, Dispatched, Response, Stream};
 use crate::http::body::{ChunkError, ChunkedDecoder};
-use crate::http::response::{write_protocol_error, WriteOpts};
+use crate::http::response::{self, write_protocol_error, WriteOpts};
 use crate::http::{header_storage, parse_head, Framing, HeadError, Method};
-use crate::python::call::{finish_pending, handle, next_chunk, pending_chunk, CallContext, Chunk, Outcome, Streaming};
+use crate::python::aio::AsyncBridge;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Pipelined responses are written once this much is buffered, even if more requests wait.
@@ -36,11 +37,11 @@ pub async fn serve(worker: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
 /// What the loop must do next after looking at the buffered bytes.
 enum Next {
     Answered {
-        outcome: Outcome,
+        dispatched: Dispatched,
         consumed: usize,
         opts: OwnedOpts,
-        /// Where this response starts in the write buffer, and what the access log says of it.
-        logged: Option<(usize, AccessEntry)>,
+        /// What the access log says of the request, when it is on.
+        logged: Option<AccessEntry>,
     },
     ReadHead,
     ReadBody {
@@ -82,7 +83,6 @@ impl OwnedOpts {
             http10_keep_alive: self.http10_keep_alive,
             server,
             http10: self.http10,
-            body_for_layers: false,
         }
     }
 }
@@ -106,11 +106,6 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         bridge: &worker.bridge,
         local_addr: worker.local_addr,
         peer_addr: peer,
-        background: Default::default(),
-        spooled_body: Default::default(),
-        server_error: Default::default(),
-        streaming: Default::default(),
-        range_request: Default::default(),
         conn_fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
         conn_open: open.0.clone(),
         conn_state: Default::default(),
@@ -176,11 +171,11 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                                 http10_keep_alive: head.version == 0 && head.keep_alive,
                                 http10: head.version == 0,
                             };
-                            *ctx.spooled_body.borrow_mut() = spooled.take();
-                            let logged = worker.access_log.as_ref().map(|_| (wbuf.len(), AccessEntry::new(&head)));
-                            let outcome = handle(&ctx, &head, body, &mut wbuf, &opts.with_server(server));
-                            ctx.spooled_body.borrow_mut().take();
-                            Next::Answered { outcome, consumed, opts, logged }
+                            let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(&head));
+                            let spooled_body = spooled.take();
+                            let request = dispatch::Request { head: &head, body, spooled: spooled_body.as_ref() };
+                            let dispatched = dispatch::dispatch(&ctx, &request);
+                            Next::Answered { dispatched, consumed, opts, logged }
                         }
                         Err(next) => next,
                     }
@@ -189,43 +184,24 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         };
 
         match next {
-            Next::Answered { outcome, consumed, opts, mut logged } => {
+            Next::Answered { dispatched, consumed, opts, logged } => {
                 start += consumed;
                 chunked = None;
-                if let Outcome::Pending(pending) = outcome {
-                    // Earlier pipelined answers go out now rather than wait behind this one.
-                    if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
-                        return;
+                let response = match dispatched {
+                    Dispatched::Ready(response) => response,
+                    Dispatched::Pending(pending) => {
+                        // Earlier pipelined answers go out now rather than wait behind this one.
+                        if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                            return;
+                        }
+                        pending.task.wait().await;
+                        dispatch::complete(&ctx, pending)
                     }
-                    if let Some((mark, _)) = logged.as_mut() {
-                        *mark = 0;
-                    }
-                    pending.task.wait().await;
-                    finish_pending(&ctx, pending, &mut wbuf, &opts.with_server(server));
+                };
+                if let (Some(entry), Some(logger)) = (logged, worker.access_log.as_ref()) {
+                    entry.log(logger, peer, response.status);
                 }
-                if let (Some((mark, entry)), Some(logger)) = (logged, worker.access_log.as_ref()) {
-                    entry.log(logger, peer, wbuf.get(mark..).unwrap_or_default());
-                }
-                let streaming = ctx.streaming.borrow_mut().take();
-                if let Some(mut streaming) = streaming {
-                    if flush(&mut stream, &mut wbuf).await.is_err()
-                        || !send_stream(&mut stream, &ctx, &mut streaming).await
-                    {
-                        return;
-                    }
-                    if streaming.close_after {
-                        return;
-                    }
-                }
-                if ctx.has_background() {
-                    // Background work starts once its response is on the wire.
-                    let flushed = flush(&mut stream, &mut wbuf).await;
-                    ctx.run_background();
-                    if flushed.is_err() {
-                        return;
-                    }
-                }
-                if opts.close {
+                if !respond(&mut stream, &mut wbuf, &ctx, response, &opts.with_server(server)).await {
                     let _ = flush(&mut stream, &mut wbuf).await;
                     return;
                 }
@@ -382,31 +358,80 @@ fn temp_file() -> std::io::Result<std::fs::File> {
     }
 }
 
-/// Sends a streaming body as the iterator produces it; each write completes before the next
-/// chunk is asked for, so a slow client slows the producer instead of filling memory.
-/// `false`: the connection can not be reused (client gone, or the iterator failed).
-async fn send_stream(stream: &mut TcpStream, ctx: &CallContext<'_>, streaming: &mut Streaming) -> bool {
+/// Writes `response` after whatever `wbuf` already holds; `false` when the connection must end
+/// after it (the client is gone, the body ends with the connection, or it asked to close).
+async fn respond(
+    stream: &mut TcpStream,
+    wbuf: &mut Vec<u8>,
+    ctx: &CallContext<'_>,
+    response: Response,
+    opts: &WriteOpts<'_>,
+) -> bool {
+    let framing = response.encode_head(wbuf, opts);
+    let Response { status, body, background, .. } = response;
+    let mut keep_alive = !opts.close;
+    match body {
+        Body::Full(bytes) | Body::AsGiven(bytes) => {
+            if opts.writes_body(status) {
+                wbuf.extend_from_slice(&bytes);
+            }
+        }
+        Body::Omitted => {}
+        Body::Stream(mut body) => {
+            if flush(stream, wbuf).await.is_err() || !send_stream(stream, ctx.bridge, &mut body, framing).await {
+                return false;
+            }
+            keep_alive &= framing != response::Framing::UntilClose;
+        }
+    }
+    if let Some(task) = background {
+        // Background work starts once its response is on the wire.
+        let flushed = flush(stream, wbuf).await;
+        ctx.run_background(task);
+        keep_alive &= flushed.is_ok();
+    }
+    keep_alive
+}
+
+/// Sends a streamed body as its source produces it; each write completes before the next piece
+/// is asked for, so a slow client slows the producer instead of filling memory.
+/// `false`: the connection can not be reused (client gone, or the source failed).
+async fn send_stream(
+    stream: &mut TcpStream,
+    bridge: &AsyncBridge,
+    body: &mut Stream,
+    framing: response::Framing,
+) -> bool {
+    let mut out = Vec::new();
     loop {
-        let chunk = match next_chunk(ctx, streaming) {
+        let chunk = match body.next_chunk(bridge) {
             Chunk::Pending(task) => {
                 task.wait().await;
-                pending_chunk(&task)
+                Stream::pending_chunk(&task)
             }
             chunk => chunk,
         };
-        match chunk {
-            Chunk::Data(data) if data.is_empty() => continue,
+        out.clear();
+        let last = match chunk {
             Chunk::Data(data) => {
-                let frame = streaming.encode(&data);
-                if !frame.is_empty() && stream.write_all(frame).await.0.is_err() {
-                    return false;
-                }
+                body.encode(framing, &data, &mut out);
+                false
             }
             Chunk::End => {
-                let tail = streaming.finish();
-                return tail.is_empty() || stream.write_all(tail).await.0.is_ok();
+                body.finish(framing, &mut out);
+                true
             }
             Chunk::Failed | Chunk::Pending(_) => return false,
+        };
+        if !out.is_empty() {
+            let (written, buf) = stream.write_all(out).await;
+            if written.is_err() {
+                return false;
+            }
+            out = buf;
+        }
+        if last {
+            return true;
         }
     }
 }
@@ -522,8 +547,7 @@ impl AccessEntry {
     }
 
     /// Hands the line to `fastrapi._server.log_access` (only when the access log is on).
-    fn log(self, logger: &pyo3::Py<pyo3::PyAny>, peer: SocketAddr, response: &[u8]) {
-        let status: u16 = response.get(9..12).and_then(|d| std::str::from_utf8(d).ok()?.parse().ok()).unwrap_or(0);
+    fn log(self, logger: &pyo3::Py<pyo3::PyAny>, peer: SocketAddr, status: u16) {
         let client = format!("{}:{}", peer.ip(), peer.port());
         pyo3::Python::attach(|py| {
             if let Err(e) = logger.call1(py, (client, self.method, self.target, self.version, status)) {

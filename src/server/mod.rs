@@ -4,6 +4,7 @@
 mod config;
 mod conn;
 mod shutdown;
+mod state;
 mod websocket;
 mod worker;
 

@@ -12,11 +12,11 @@ use monoio::net::TcpStream;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use super::worker::Worker;
+use super::state::Worker;
+use crate::dispatch::CallContext;
 use crate::http::Head;
 use crate::middleware::{Layer, Rejection};
 use crate::python::aio::{PendingTask, Started};
-use crate::python::call::CallContext;
 use crate::python::request::RequestData;
 use crate::python::websocket::{write_refusal, Incoming, Phase, WebSocketChannel, WsShared, INBOX_LIMIT};
 use crate::router::{decode_path, Lookup};

@@ -12,21 +12,10 @@ use pyo3::prelude::*;
 use super::config::{Driver, ServerConfig};
 use super::conn;
 use super::shutdown::Shutdown;
+use super::state::Worker;
 use crate::errors::FastrapiError;
 use crate::python::aio::AsyncBridge;
 use crate::python::{AppCore, CompiledApp};
-
-/// Everything one worker thread owns. Never crosses threads.
-pub struct Worker {
-    pub app: Arc<CompiledApp>,
-    pub config: ServerConfig,
-    pub bridge: Rc<AsyncBridge>,
-    pub shutdown: Shutdown,
-    pub active: std::cell::Cell<usize>,
-    pub local_addr: SocketAddr,
-    /// `fastrapi._server.log_access`, when the access log is on (no Python call per request otherwise).
-    pub access_log: Option<Py<PyAny>>,
-}
 
 /// `"auto"`, `"io_uring"` or `"epoll"` → the driver that will really be used.
 #[pyfunction]

@@ -208,3 +208,10 @@ async def threadpool():
     value = await concurrency.run_in_threadpool(lambda: (_time.sleep(0.01), 42)[1])
     items = [i async for i in concurrency.iterate_in_threadpool(iter([1, 2, 3]))]
     return {"value": value, "items": items}
+
+
+@app.get("/echo-header")
+def echo_header(value: str):
+    # User input put in a header: a CR/LF in it must fail the response, never reach the wire.
+    responses = importlib.import_module(f"{fw.__name__}.responses")
+    return responses.PlainTextResponse("ok", headers={"X-Echo": value})

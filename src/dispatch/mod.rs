@@ -1,0 +1,119 @@
+//! The dispatcher: one request (head and complete body) → a typed [`Response`], through the
+//! app's native middleware. Native route plans, static files and routing errors produce it
+//! (`crate::native`); the connection encodes it once.
+
+pub mod layers;
+pub mod response;
+pub mod stream;
+
+use std::net::SocketAddr;
+
+use pyo3::prelude::*;
+
+pub use response::{Body, Response};
+pub use stream::{Chunk, Stream};
+
+use crate::http::Head;
+use crate::native::{self, ResponseFor, Then};
+use crate::python::aio::{AsyncBridge, PendingTask, Started};
+use crate::python::log::log_error;
+use crate::python::request::ConnectionState;
+use crate::python::CompiledApp;
+
+/// What the dispatcher needs of the worker and of the connection, for every request on it.
+pub struct CallContext<'a> {
+    pub app: &'a CompiledApp,
+    pub bridge: &'a AsyncBridge,
+    /// The listener's address, for absolute redirect URLs when the client sent no Host.
+    pub local_addr: SocketAddr,
+    pub peer_addr: SocketAddr,
+    /// The connection's socket and whether its task still runs (for `is_disconnected()`).
+    pub conn_fd: std::os::fd::RawFd,
+    pub conn_open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Made on the first request handed to Python, then shared by the connection's requests.
+    pub conn_state: std::cell::OnceCell<Py<ConnectionState>>,
+}
+
+impl CallContext<'_> {
+    pub fn connection_state(&self, py: Python<'_>) -> PyResult<Py<ConnectionState>> {
+        if let Some(state) = self.conn_state.get() {
+            return Ok(state.clone_ref(py));
+        }
+        let state = Py::new(py, ConnectionState::new(self.conn_fd, self.conn_open.clone()))?;
+        let _ = self.conn_state.set(state.clone_ref(py));
+        Ok(state)
+    }
+
+    /// Whether this request's route takes large bodies as a file (form and file uploads).
+    pub fn spools(&self, head: &Head<'_>) -> bool {
+        native::spools(self.app, head)
+    }
+
+    /// Starts a response's background work on this core's loop (its response is on the wire).
+    pub fn run_background(&self, task: Py<PyAny>) {
+        Python::attach(|py| {
+            let started =
+                self.app.hooks.run_background.bind(py).call1((task,)).and_then(|coro| self.bridge.start(py, coro));
+            match started {
+                Ok(Started::Done(Err(e))) | Err(e) => log_error(py, "Exception in background task", Some(&e)),
+                Ok(_) => {}
+            }
+        })
+    }
+}
+
+/// One request as the dispatcher sees it.
+pub struct Request<'r, 'b> {
+    pub head: &'r Head<'b>,
+    pub body: &'r [u8],
+    /// The body, when a large upload was written to a temporary file instead (`body` is empty).
+    pub spooled: Option<&'r std::fs::File>,
+}
+
+pub enum Dispatched {
+    Ready(Response),
+    /// An `async def` endpoint (or a solver) suspended: wait for the task, then [`complete`].
+    Pending(Pending),
+}
+
+pub struct Pending {
+    pub task: PendingTask,
+    then: Then,
+    answer: ResponseFor,
+    /// The native middleware still to leave, with what they need of the request.
+    layers: Option<layers::RequestFacts>,
+}
+
+impl Pending {
+    pub fn new(task: PendingTask, then: Then, answer: ResponseFor) -> Pending {
+        Pending { task, then, answer, layers: None }
+    }
+}
+
+/// Answers one request whose head and body are complete, through the app's native middleware.
+pub fn dispatch(ctx: &CallContext, request: &Request) -> Dispatched {
+    let middleware = &ctx.app.middleware;
+    if middleware.is_empty() {
+        return native::route(ctx, request);
+    }
+    let facts = layers::RequestFacts::of(request.head);
+    if let Some((answer, entered)) = layers::enter(middleware, request.head, ctx.local_addr) {
+        return Dispatched::Ready(layers::leave(&middleware[..entered], &facts, answer));
+    }
+    match native::route(ctx, request) {
+        Dispatched::Ready(response) => Dispatched::Ready(layers::leave(middleware, &facts, response)),
+        Dispatched::Pending(mut pending) => {
+            pending.layers = Some(facts);
+            Dispatched::Pending(pending)
+        }
+    }
+}
+
+/// The response of a request whose task has finished.
+pub fn complete(ctx: &CallContext, pending: Pending) -> Response {
+    let response = native::complete(ctx, &pending.task, pending.then, &pending.answer);
+    match &pending.layers {
+        Some(facts) => layers::leave(&ctx.app.middleware, facts, response),
+        None => response,
+    }
+}

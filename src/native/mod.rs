@@ -1,0 +1,336 @@
+//! Running the app's route plans: route the request, extract parameters, validate the body,
+//! call the endpoint (or hand the request to its Python solver), and turn the result or the
+//! exception into a typed [`Response`].
+
+mod pyresponse;
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use crate::dispatch::layers::quote_location;
+use crate::dispatch::{CallContext, Dispatched, Pending, Request, Response};
+use crate::files::RangeRequest;
+use crate::http::parse::Method;
+use crate::http::Head;
+use crate::json::JsonEncoder;
+use crate::params::{self, latin1, RequestParts};
+use crate::python::aio::{PendingTask, Started};
+use crate::python::app::RoutePlan;
+use crate::python::request::RequestData;
+use crate::python::CompiledApp;
+use crate::router::{decode_path, Lookup};
+
+pub use pyresponse::exception_response;
+use pyresponse::{py_response, serve_static};
+
+/// What a response depends on of its request, kept while an endpoint's task runs.
+#[derive(Default)]
+pub struct ResponseFor {
+    /// A HEAD request: streaming bodies are not started, files not read.
+    pub head_only: bool,
+    /// `Range`/`If-Range` of a GET or HEAD, for file responses.
+    pub range: Option<RangeRequest>,
+}
+
+impl ResponseFor {
+    fn of(head: &Head<'_>) -> ResponseFor {
+        ResponseFor { head_only: head.method == Method::Head, range: RangeRequest::of(head) }
+    }
+}
+
+/// How to turn a finished task's result into a response.
+pub enum Then {
+    /// The endpoint (or solver) of this route returned it.
+    Route(usize),
+    /// A routing-error handler returned it: it must be a `Response`.
+    Response,
+}
+
+/// Whether this request's route takes large bodies as a file (form and file uploads).
+pub fn spools(app: &CompiledApp, head: &Head<'_>) -> bool {
+    let path = decode_path(head.path);
+    match app.router.lookup(&path, head.method, head.method_str) {
+        Lookup::Found { route, .. } => app.routes[route].spool_body,
+        _ => false,
+    }
+}
+
+/// Routes the request and answers it (or starts the task that will).
+pub fn route(ctx: &CallContext, request: &Request) -> Dispatched {
+    let head = request.head;
+    let path = decode_path(head.path);
+    match ctx.app.router.lookup(&path, head.method, head.method_str) {
+        Lookup::Found { route, params } => {
+            let get_or_head = matches!(head.method, Method::Get | Method::Head);
+            if let Some(dir) = ctx.app.routes[route].static_dir.as_ref().filter(|_| get_or_head) {
+                let rest = params.first().map_or("", |(_, value)| value.as_ref());
+                if let Some(response) = serve_static(dir, rest, head) {
+                    return Dispatched::Ready(response);
+                }
+            }
+            let answer = ResponseFor::of(head);
+            Python::attach(|py| call_route(py, ctx, route, &params, &path, request, answer))
+        }
+        Lookup::MethodNotAllowed { route } => {
+            let allow = ctx.app.router.allow_header(route);
+            if ctx.app.hooks.routing_error.is_some() {
+                return routing_error_in_python(ctx, 405, Some(allow), request, &path);
+            }
+            let mut headers = crate::http::response::HeaderList::default();
+            headers.push(&b"allow"[..], allow.as_bytes().to_vec());
+            let body = br#"{"detail":"Method Not Allowed"}"#.to_vec();
+            Dispatched::Ready(Response::full(405, Some(crate::dispatch::response::JSON), headers, body))
+        }
+        Lookup::NotFound => {
+            let redirect = slash_redirect(ctx, head, &path);
+            if ctx.app.hooks.routing_error.is_some() {
+                // Starlette's router answers inside the middleware: `http` middleware sees it.
+                return match &redirect {
+                    Some(location) => routing_error_in_python(ctx, 307, Some(location), request, &path),
+                    None => routing_error_in_python(ctx, 404, None, request, &path),
+                };
+            }
+            Dispatched::Ready(match redirect {
+                Some(location) => Response::redirect(307, location),
+                None => Response::json(404, br#"{"detail":"Not Found"}"#.to_vec()),
+            })
+        }
+    }
+}
+
+/// The response of a task that has finished.
+pub fn complete(ctx: &CallContext, task: &PendingTask, then: Then, answer: &ResponseFor) -> Response {
+    Python::attach(|py| {
+        let result = task.task.bind(py).call_method0(pyo3::intern!(py, "result"));
+        match then {
+            Then::Route(route) => finish(py, ctx, &ctx.app.routes[route], result, answer),
+            Then::Response => finish_response(py, ctx, result, answer),
+        }
+    })
+}
+
+/// A 404/405 (or slash redirect, 307) for an app whose handlers or `http` middleware must see it.
+fn routing_error_in_python(
+    ctx: &CallContext,
+    status: u16,
+    extra: Option<&str>,
+    request: &Request,
+    path: &str,
+) -> Dispatched {
+    let answer = ResponseFor::of(request.head);
+    Python::attach(|py| {
+        let started = (|| {
+            let hook = ctx.app.hooks.routing_error.as_ref().map(|h| h.bind(py).clone());
+            let hook = hook.ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no routing hook"))?;
+            let body = PyBytes::new(py, request.body);
+            let connection = Some(ctx.connection_state(py)?);
+            let head = request.head;
+            let data =
+                RequestData::new(py, head, path, &body, &[], &[], ctx.peer_addr, ctx.local_addr, None, connection)?;
+            let coro = hook.call1((status, extra, data))?;
+            ctx.bridge.start(py, coro)
+        })();
+        match started {
+            Ok(Started::Done(result)) => Dispatched::Ready(finish_response(py, ctx, result, &answer)),
+            Ok(Started::Pending(task)) => Dispatched::Pending(Pending::new(task, Then::Response, answer)),
+            Err(e) => Dispatched::Ready(exception_response(py, ctx, e, &answer)),
+        }
+    })
+}
+
+/// A result that must already be a `Response` (routing-error handlers).
+fn finish_response(
+    py: Python<'_>,
+    ctx: &CallContext,
+    result: PyResult<Bound<'_, PyAny>>,
+    answer: &ResponseFor,
+) -> Response {
+    let converted = result.and_then(|value| {
+        if value.is_instance(ctx.app.hooks.response_class.bind(py))? {
+            py_response(py, ctx, &value, answer)
+        } else {
+            Err(pyo3::exceptions::PyTypeError::new_err("an exception handler must return a Response"))
+        }
+    });
+    converted.unwrap_or_else(|e| exception_response(py, ctx, e, answer))
+}
+
+/// Starlette's `redirect_slashes`: the same path with the trailing slash toggled, if it routes.
+fn slash_redirect(ctx: &CallContext, head: &Head<'_>, path: &str) -> Option<String> {
+    if !ctx.app.redirect_slashes || path == "/" {
+        return None;
+    }
+    let toggled: Cow<str> =
+        if path.ends_with('/') { Cow::Borrowed(path.trim_end_matches('/')) } else { Cow::Owned(format!("{path}/")) };
+    if !ctx.app.router.path_matches(&toggled) {
+        return None;
+    }
+    let mut url = match head.header("host") {
+        Some(host) => format!("http://{}{}", latin1(host), toggled),
+        None => match ctx.local_addr {
+            SocketAddr::V4(a) if a.port() == 80 => format!("http://{}{}", a.ip(), toggled),
+            SocketAddr::V6(a) if a.port() == 80 => format!("http://[{}]{}", a.ip(), toggled),
+            a => format!("http://{a}{toggled}"),
+        },
+    };
+    if !head.query.is_empty() {
+        url.push('?');
+        url.push_str(head.query);
+    }
+    Some(quote_location(&url))
+}
+
+fn call_route(
+    py: Python<'_>,
+    ctx: &CallContext,
+    route: usize,
+    path_params: &[(usize, Cow<'_, str>)],
+    decoded_path: &str,
+    request: &Request,
+    answer: ResponseFor,
+) -> Dispatched {
+    let plan = &ctx.app.routes[route];
+    let called = match &plan.solver {
+        Some(solver) => solve_in_python(py, ctx, plan, solver, path_params, decoded_path, request).map(Ok),
+        None => prepare_and_call(py, ctx, plan, path_params, request, &answer),
+    };
+    let result = match called {
+        Ok(Ok(result)) => result,
+        // The parameters or the body did not validate: the 422 (or the handler's answer).
+        Ok(Err(response)) => return Dispatched::Ready(response),
+        Err(e) => return Dispatched::Ready(exception_response(py, ctx, e, &answer)),
+    };
+    if !plan.is_async && plan.solver.is_none() {
+        return Dispatched::Ready(finish(py, ctx, plan, Ok(result), &answer));
+    }
+    match ctx.bridge.start(py, result) {
+        Ok(Started::Done(result)) => Dispatched::Ready(finish(py, ctx, plan, result, &answer)),
+        Ok(Started::Pending(task)) => Dispatched::Pending(Pending::new(task, Then::Route(route), answer)),
+        Err(e) => Dispatched::Ready(exception_response(py, ctx, e, &answer)),
+    }
+}
+
+/// Hands the whole request to the route's Python solver; returns its coroutine.
+fn solve_in_python<'py>(
+    py: Python<'py>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    solver: &Py<PyAny>,
+    path_params: &[(usize, Cow<'_, str>)],
+    decoded_path: &str,
+    request: &Request,
+) -> PyResult<Bound<'py, PyAny>> {
+    let body = PyBytes::new(py, request.body);
+    let body_fd = match request.spooled {
+        // Python gets its own descriptor; ours is closed when the request is done.
+        Some(file) => {
+            use std::os::fd::AsRawFd;
+            // SAFETY: dup of a descriptor we own; Python takes ownership of the copy.
+            let fd = unsafe { libc::dup(file.as_raw_fd()) };
+            if fd < 0 {
+                return Err(crate::errors::FastrapiError::Io(std::io::Error::last_os_error()).into());
+            }
+            Some(fd)
+        }
+        None => None,
+    };
+    let data = RequestData::new(
+        py,
+        request.head,
+        decoded_path,
+        &body,
+        path_params,
+        &plan.path_param_names,
+        ctx.peer_addr,
+        ctx.local_addr,
+        body_fd,
+        Some(ctx.connection_state(py)?),
+    )?;
+    solver.bind(py).call1((data,))
+}
+
+/// Extracts parameters and calls the endpoint. `Ok(Err(response))`: they did not validate.
+fn prepare_and_call<'py>(
+    py: Python<'py>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    path_params: &[(usize, Cow<'_, str>)],
+    request: &Request,
+    answer: &ResponseFor,
+) -> PyResult<Result<Bound<'py, PyAny>, Response>> {
+    let head = request.head;
+    let kwargs = PyDict::new(py);
+    let mut errors = Vec::new();
+    let parts = RequestParts { path_params, query: head.query, headers: head.headers };
+    params::extract(py, &plan.params, &parts, &kwargs, &mut errors)?;
+    let mut body_obj = None;
+    if let Some(decoder) = &plan.body {
+        let content_type = head.header("content-type").map(latin1);
+        let raw = PyBytes::new(py, request.body);
+        let decoded = decoder.bind(py).call1((&raw, content_type))?;
+        let decoded = decoded.cast_into::<PyTuple>().map_err(PyErr::from)?;
+        let ok: bool = decoded.get_item(0)?.extract()?;
+        let payload = decoded.get_item(1)?;
+        if ok {
+            kwargs.update(payload.cast::<pyo3::types::PyMapping>().map_err(PyErr::from)?)?;
+        } else {
+            for err in payload.try_iter()? {
+                errors.push(err?);
+            }
+        }
+        body_obj = Some(raw);
+    }
+    if !errors.is_empty() {
+        let errors = PyList::new(py, errors)?;
+        let response = ctx.app.hooks.validation_error.bind(py).call1((errors, body_obj))?;
+        return py_response(py, ctx, &response, answer).map(Err);
+    }
+    plan.endpoint.bind(py).call((), Some(&kwargs)).map(Ok)
+}
+
+/// The response for a finished endpoint call (its value or its exception).
+fn finish(
+    py: Python<'_>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    result: PyResult<Bound<'_, PyAny>>,
+    answer: &ResponseFor,
+) -> Response {
+    result
+        .and_then(|value| render(py, ctx, plan, &value, answer))
+        .unwrap_or_else(|e| exception_response(py, ctx, e, answer))
+}
+
+fn render(
+    py: Python<'_>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    value: &Bound<'_, PyAny>,
+    answer: &ResponseFor,
+) -> PyResult<Response> {
+    let hooks = &ctx.app.hooks;
+    if value.is_instance(hooks.response_class.bind(py))? {
+        return py_response(py, ctx, value, answer);
+    }
+    let serialized;
+    let value = match &plan.serialize {
+        Some(serialize) => {
+            serialized = serialize.bind(py).call1((value,))?;
+            if serialized.is_instance(hooks.response_class.bind(py))? {
+                return py_response(py, ctx, &serialized, answer);
+            }
+            if let Ok(bytes) = serialized.cast::<PyBytes>() {
+                // Already JSON (pydantic's dump_json for a response_model).
+                return Ok(Response::json(plan.status_code, bytes.as_bytes().to_vec()));
+            }
+            &serialized
+        }
+        None => value,
+    };
+    let mut body = Vec::with_capacity(128);
+    JsonEncoder::new(Some(hooks.jsonable.bind(py))).encode(value, &mut body)?;
+    Ok(Response::json(plan.status_code, body))
+}

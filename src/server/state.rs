@@ -1,0 +1,24 @@
+//! What one worker thread owns, shared by its connections. Never crosses threads.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+
+use super::config::ServerConfig;
+use super::shutdown::Shutdown;
+use crate::python::aio::AsyncBridge;
+use crate::python::CompiledApp;
+
+pub struct Worker {
+    pub app: Arc<CompiledApp>,
+    pub config: ServerConfig,
+    pub bridge: Rc<AsyncBridge>,
+    pub shutdown: Shutdown,
+    /// Connections still open (graceful shutdown waits for them).
+    pub active: std::cell::Cell<usize>,
+    pub local_addr: SocketAddr,
+    /// `fastrapi._server.log_access`, when the access log is on (no Python call per request otherwise).
+    pub access_log: Option<Py<PyAny>>,
+}
