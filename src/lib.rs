@@ -4,6 +4,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod asgi;
 pub mod dispatch;
 pub mod errors;
 pub mod files;
@@ -27,6 +28,9 @@ fn _fastrapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<python::request::RequestData>()?;
     m.add_class::<python::request::ConnectionState>()?;
     m.add_class::<python::websocket::WebSocketChannel>()?;
+    m.add_class::<asgi::Receive>()?;
+    m.add_class::<asgi::Send>()?;
+    m.add_class::<asgi::Ready>()?;
     m.add_function(wrap_pyfunction!(server::run_worker, m)?)?;
     m.add_function(wrap_pyfunction!(server::resolve_driver, m)?)?;
     m.add_function(wrap_pyfunction!(server::set_parent_death_signal, m)?)?;

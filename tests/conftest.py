@@ -84,7 +84,7 @@ def serve_app(tmp_path: Path) -> Iterator[object]:
         args = ", ".join(f"{k}={v!r}" for k, v in options.items())
         code = (
             f"import importlib; app = getattr(importlib.import_module({module!r}), {attr!r}); "
-            f"app.serve(host='127.0.0.1', port={port}, {args})"
+            f"import fastrapi; fastrapi.serve(app, host='127.0.0.1', port={port}, {args})"
         )
         env = dict(os.environ, APP_FRAMEWORK="fastrapi", PYTHONUNBUFFERED="1")
         server = _start([sys.executable, "-c", code], port, tmp_path / f"fastrapi-{port}.log", env)

@@ -6,6 +6,8 @@ Change ``from fastapi import FastAPI`` to ``from fastrapi import FastAPI`` and c
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastrapi import status as status
 from fastrapi.applications import FastAPI as FastAPI
 from fastrapi.applications import FastrAPI as FastrAPI
@@ -29,3 +31,11 @@ from fastrapi.websockets import WebSocket as WebSocket
 from fastrapi.websockets import WebSocketDisconnect as WebSocketDisconnect
 
 __version__ = "0.1.0"
+
+
+def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+    """Serve ``app`` — a fastrapi app, or any ASGI 3 application (Starlette, FastAPI, a bare
+    ``async def app(scope, receive, send)``) — until SIGINT/SIGTERM. Options as ``FastAPI.serve``."""
+    from fastrapi._server import serve as serve_app
+
+    serve_app(app, host=host, port=port, **options)

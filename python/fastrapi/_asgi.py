@@ -265,6 +265,23 @@ class ASGIBridge:
         return response
 
 
+class _NoNativeRoutes:
+    """The hooks of a core that has no native route: a plain ASGI app serves every request."""
+
+    response_class = type("NoResponse", (), {})
+    expect_background = None
+    routing_error = None
+
+    @staticmethod
+    def _unused(*args: Any) -> Any:
+        raise RuntimeError("no native route is served by this app")
+
+    handle_exception = validation_error = jsonable_encoder = run_background = _unused
+
+
+NO_NATIVE_ROUTES = _NoNativeRoutes()
+
+
 def lifespan_of(app: Any) -> Callable[[Any], Any]:
     """A fastrapi ``lifespan`` that drives ``app``'s ASGI lifespan protocol (for TestClient on a
     plain ASGI app). An app that does not speak it is run without one, as uvicorn's "auto"."""

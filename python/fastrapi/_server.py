@@ -20,6 +20,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from fastrapi import _fastrapi
+from fastrapi._asgi import NO_NATIVE_ROUTES, lifespan_of
 from fastrapi._loop import CoreLoop
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class _Lifespan:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self._context: Any = None
+        self.asgi_state: dict[str, Any] | None = None
 
     async def startup(self) -> None:
         if self.app.lifespan is not None:
@@ -80,11 +82,41 @@ class _Lifespan:
             await self._context.__aexit__(None, None, None)
 
 
-def run_worker_here(app: FastAPI, config: _fastrapi.ServerConfig, *, main_thread: bool = True) -> int:
+class _AsgiLifespan:
+    """The ASGI lifespan protocol of any other ASGI app; its state goes into every scope."""
+
+    def __init__(self, app: Any) -> None:
+        self._context = lifespan_of(app)(app)
+        self.asgi_state: dict[str, Any] | None = None
+
+    async def startup(self) -> None:
+        self.asgi_state = await self._context.__aenter__()
+
+    async def shutdown(self) -> None:
+        await self._context.__aexit__(None, None, None)
+
+
+def is_native_app(app: Any) -> bool:
+    """A fastrapi app, served by its route plans (any other ASGI app is called over ASGI)."""
+    from fastrapi.applications import FastAPI
+
+    return isinstance(app, FastAPI)
+
+
+def build_core(app: Any) -> _fastrapi.AppCore:
+    """What the Rust core serves for ``app``; made once, before workers start."""
+    if is_native_app(app):
+        return app.build_core()  # type: ignore[no-any-return]
+    if not callable(app):
+        raise TypeError(f"{app!r} is not an ASGI application")
+    return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app)
+
+
+def run_worker_here(app: Any, config: _fastrapi.ServerConfig, *, main_thread: bool = True) -> int:
     """Run one worker on the calling thread. Returns the exit status for the process."""
-    core = app.build_core()
+    core = build_core(app)
     loop = CoreLoop()
-    lifespan = _Lifespan(app)
+    lifespan: _Lifespan | _AsgiLifespan = _Lifespan(app) if is_native_app(app) else _AsgiLifespan(app)
     try:
         loop.run_until_complete(lifespan.startup())
     except BaseException:
@@ -100,7 +132,7 @@ def run_worker_here(app: FastAPI, config: _fastrapi.ServerConfig, *, main_thread
     status = 0
     loop.fastrapi_enter()
     try:
-        _fastrapi.run_worker(core, loop, config)
+        _fastrapi.run_worker(core, loop, config, asgi_state=lifespan.asgi_state)
     except BaseException:
         traceback.print_exc()
         status = 1
@@ -133,7 +165,7 @@ def _default_logging() -> None:
 
 
 def serve(
-    app: FastAPI,
+    app: Any,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -158,7 +190,7 @@ def serve(
     if mode not in ("processes", "threads"):
         raise ValueError("mode must be 'auto', 'processes' or 'threads'")
     _default_logging()
-    app.build_core()  # analyse every route once, before any fork
+    build_core(app)  # analyse every route once, before any fork
     driver_name = _fastrapi.resolve_driver(driver)
     reservation, port = _reserve_port(host, port)
     shown_host = f"[{host}]" if ":" in host else host
@@ -187,7 +219,7 @@ def serve(
         reservation.close()
 
 
-def _serve_threads(app: FastAPI, count: int, config_for: Any) -> None:
+def _serve_threads(app: Any, count: int, config_for: Any) -> None:
     previous = {sig: signal.signal(sig, signal.SIG_DFL) for sig in _STOP_SIGNALS}
     statuses: list[int] = [0] * count
 
@@ -207,7 +239,7 @@ def _serve_threads(app: FastAPI, count: int, config_for: Any) -> None:
         raise SystemExit(max(statuses))
 
 
-def _serve_processes(app: FastAPI, count: int, config_for: Any, reservation: socket.socket) -> None:
+def _serve_processes(app: Any, count: int, config_for: Any, reservation: socket.socket) -> None:
     parent = os.getpid()
     children: dict[int, int] = {}
     stopping = False

@@ -62,6 +62,11 @@ impl CallContext<'_> {
     }
 }
 
+/// Whether the app's ASGI callable serves this request (no native route takes it).
+pub fn is_asgi(app: &CompiledApp, head: &Head<'_>) -> bool {
+    app.asgi.is_some() && !native::routes(app, head)
+}
+
 /// One request as the dispatcher sees it.
 pub struct Request<'r, 'b> {
     pub head: &'r Head<'b>,

@@ -29,6 +29,11 @@ enum Piece {
 }
 
 impl FileBody {
+    /// All `size` bytes of `file`, from the start.
+    pub fn whole(file: File, size: u64) -> FileBody {
+        FileBody { file, pieces: VecDeque::from([Piece::Range { offset: 0, end: size }]) }
+    }
+
     /// The next chunk (at most [`CHUNK_SIZE`] bytes of the file), `None` at the end.
     pub fn next_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>> {
         loop {

@@ -46,6 +46,72 @@ fn hex(mut n: usize, buf: &mut [u8; 16]) -> usize {
     i
 }
 
+/// A request body read piece by piece (the ASGI path streams it to the app as it arrives).
+#[derive(Debug)]
+pub enum BodyReader {
+    /// `remaining` bytes of a `Content-Length` body still to come.
+    Length {
+        remaining: usize,
+    },
+    Chunked(ChunkedDecoder),
+    Done,
+}
+
+/// One piece of a request body, and whether more follows it.
+pub type BodyPiece = (Vec<u8>, bool);
+
+impl BodyReader {
+    pub fn new(framing: super::parse::Framing, max_body: usize) -> BodyReader {
+        match framing {
+            super::parse::Framing::None => BodyReader::Done,
+            super::parse::Framing::Length(n) => BodyReader::Length { remaining: n },
+            super::parse::Framing::Chunked => BodyReader::Chunked(ChunkedDecoder::new(max_body)),
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self, BodyReader::Done)
+    }
+
+    /// Takes the next piece (at most `max_piece` bytes of body) from the start of `input`.
+    /// Returns how many input bytes were used and the piece, if one is complete: `None` means
+    /// more input is needed. An empty body gives one empty, last piece.
+    pub fn next_piece(&mut self, input: &[u8], max_piece: usize) -> Result<(usize, Option<BodyPiece>), ChunkError> {
+        match self {
+            BodyReader::Done => Ok((0, None)),
+            BodyReader::Length { remaining } => {
+                let take = (*remaining).min(input.len()).min(max_piece);
+                if take == 0 && *remaining > 0 {
+                    return Ok((0, None));
+                }
+                *remaining -= take;
+                let more = *remaining > 0;
+                if !more {
+                    *self = BodyReader::Done;
+                }
+                Ok((take, Some((input[..take].to_vec(), more))))
+            }
+            BodyReader::Chunked(decoder) => {
+                let mut piece = Vec::new();
+                let mut used = 0;
+                while piece.len() < max_piece && !decoder.is_done() {
+                    let end = input.len().min(used + max_piece - piece.len() + MAX_LINE);
+                    let consumed = decoder.feed(&input[used..end], &mut piece)?;
+                    if consumed == 0 {
+                        break;
+                    }
+                    used += consumed;
+                }
+                if decoder.is_done() {
+                    *self = BodyReader::Done;
+                    return Ok((used, Some((piece, false))));
+                }
+                Ok((used, (!piece.is_empty()).then_some((piece, true))))
+            }
+        }
+    }
+}
+
 /// Why a chunked body was rejected.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ChunkError {
@@ -171,6 +237,22 @@ fn find_crlf(s: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use crate::http::response::Framing;
+
+    #[test]
+    fn reads_bodies_piece_by_piece() {
+        use crate::http::parse::Framing as RequestFraming;
+        let mut reader = BodyReader::new(RequestFraming::Length(5), 100);
+        assert_eq!(reader.next_piece(b"ab", 64), Ok((2, Some((b"ab".to_vec(), true)))));
+        assert_eq!(reader.next_piece(b"", 64), Ok((0, None)));
+        assert_eq!(reader.next_piece(b"cdeXYZ", 64), Ok((3, Some((b"cde".to_vec(), false)))));
+        assert!(reader.is_done());
+        let mut chunked = BodyReader::new(RequestFraming::Chunked, 100);
+        let wire = b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nNEXT";
+        assert_eq!(chunked.next_piece(&wire[..6], 64), Ok((6, Some((b"abc".to_vec(), true)))));
+        assert_eq!(chunked.next_piece(&wire[6..], 64), Ok((wire.len() - 10, Some((b"de".to_vec(), false)))));
+        let mut too_big = BodyReader::new(RequestFraming::Chunked, 2);
+        assert_eq!(too_big.next_piece(b"3\r\nabc\r\n", 64), Err(ChunkError::TooLarge));
+    }
 
     #[test]
     fn encodes_pieces() {

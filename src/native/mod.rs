@@ -58,6 +58,12 @@ pub fn spools(app: &CompiledApp, head: &Head<'_>) -> bool {
     }
 }
 
+/// Whether a native route (or a 405 of one) answers this request.
+pub fn routes(app: &CompiledApp, head: &Head<'_>) -> bool {
+    !app.routes.is_empty()
+        && app.router.lookup(&decode_path(head.path), head.method, head.method_str) != Lookup::NotFound
+}
+
 /// Routes the request and answers it (or starts the task that will).
 pub fn route(ctx: &CallContext, request: &Request) -> Dispatched {
     let head = request.head;

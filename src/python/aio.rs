@@ -52,28 +52,51 @@ impl Future for SignalWait<'_> {
     }
 }
 
+/// Whether a suspended asyncio task is done, and who to wake when it is.
+#[derive(Default)]
+struct TaskState {
+    done: Cell<bool>,
+    signal: Signal,
+}
+
 /// The done-callback given to a suspended asyncio task; it wakes the waiting connection.
 #[pyclass(unsendable)]
 struct TaskWaiter {
-    signal: Rc<Signal>,
+    state: Rc<TaskState>,
 }
 
 #[pymethods]
 impl TaskWaiter {
     fn __call__(&self, _task: &Bound<'_, PyAny>) {
-        self.signal.notify();
+        self.state.done.set(true);
+        self.state.signal.notify();
     }
 }
 
 /// A task that suspended; `wait` resolves once it is done.
 pub struct PendingTask {
     pub task: Py<PyAny>,
-    signal: Rc<Signal>,
+    state: Rc<TaskState>,
 }
 
 impl PendingTask {
     pub async fn wait(&self) {
-        self.signal.wait().await
+        std::future::poll_fn(|cx| self.poll_done(cx)).await
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state.done.get()
+    }
+
+    /// Ready once the task is done (and from then on).
+    pub fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.state.done.get() {
+            return Poll::Ready(());
+        }
+        match Pin::new(&mut self.state.signal.wait()).poll(cx) {
+            Poll::Ready(()) if self.state.done.get() => Poll::Ready(()),
+            _ => Poll::Pending,
+        }
     }
 }
 
@@ -107,11 +130,11 @@ impl AsyncBridge {
         if task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
             return Ok(Started::Done(task.call_method0(pyo3::intern!(py, "result"))));
         }
-        let signal = Rc::new(Signal::default());
-        let waiter = Bound::new(py, TaskWaiter { signal: signal.clone() })?;
+        let state = Rc::new(TaskState::default());
+        let waiter = Bound::new(py, TaskWaiter { state: state.clone() })?;
         task.call_method1(pyo3::intern!(py, "add_done_callback"), (waiter,))?;
         self.kick.notify();
-        Ok(Started::Pending(PendingTask { task: task.unbind(), signal }))
+        Ok(Started::Pending(PendingTask { task: task.unbind(), state }))
     }
 
     /// Makes the pump step the loop soon (a future was resolved from Rust).

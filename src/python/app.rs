@@ -66,6 +66,8 @@ pub struct CompiledApp {
     /// WebSocket routes, matched only for upgrade requests (as Starlette matches by scope type).
     pub ws_router: Router,
     pub ws_routes: Vec<WsRoutePlan>,
+    /// The ASGI application that serves every request no native route takes.
+    pub asgi: Option<Py<PyAny>>,
 }
 
 /// The app as Rust sees it. Built once from Python plan objects; immutable afterwards.
@@ -130,13 +132,14 @@ impl AppCore {
     /// `routes`: plan objects with `path`, `methods`, `endpoint`, `is_async`, `params`, `body`,
     /// `status_code`, `serialize`; `hooks`: an object with the callables of [`Hooks`].
     #[new]
-    #[pyo3(signature = (routes, hooks, redirect_slashes = true, middleware = None, websocket_routes = None))]
+    #[pyo3(signature = (routes, hooks, redirect_slashes = true, middleware = None, websocket_routes = None, asgi_app = None))]
     fn new(
         routes: &Bound<'_, PyList>,
         hooks: &Bound<'_, PyAny>,
         redirect_slashes: bool,
         middleware: Option<&Bound<'_, PyList>>,
         websocket_routes: Option<&Bound<'_, PyList>>,
+        asgi_app: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let mut layers = Vec::new();
         for item in middleware.into_iter().flatten() {
@@ -211,6 +214,7 @@ impl AppCore {
                 redirect_slashes,
                 ws_router,
                 ws_routes,
+                asgi: asgi_app,
             }),
         })
     }

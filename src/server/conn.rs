@@ -9,19 +9,20 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use monoio::buf::{IoBufMut, SliceMut};
-use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+use monoio::io::AsyncWriteRentExt;
 use monoio::net::TcpStream;
 
-use super::shutdown::ShutdownWait;
+use super::access_log::AccessEntry;
+use super::asgi::{AsgiCall, Buffers, BODY_PIECE};
+use super::io::{compact, flush, read_more, send_continue, Read, READ_CHUNK};
 use super::state::Worker;
+use crate::asgi::{call_app, AppRun, Exchange};
 use crate::dispatch::{self, Body, CallContext, Chunk, Dispatched, Response, Stream};
-use crate::http::body::{ChunkError, ChunkedDecoder};
+use crate::http::body::{BodyReader, ChunkError, ChunkedDecoder};
 use crate::http::response::{self, write_protocol_error, WriteOpts};
 use crate::http::{header_storage, parse_head, Framing, HeadError, Method};
 use crate::python::aio::AsyncBridge;
 
-const READ_CHUNK: usize = 16 * 1024;
 /// Pipelined responses are written once this much is buffered, even if more requests wait.
 const WRITE_HIGH_WATER: usize = 64 * 1024;
 
@@ -42,6 +43,12 @@ enum Next {
         opts: OwnedOpts,
         /// What the access log says of the request, when it is on.
         logged: Option<AccessEntry>,
+    },
+    /// An ASGI app serves this request: its call has started.
+    Asgi {
+        call: AsgiCall,
+        consumed: usize,
+        opts: OwnedOpts,
     },
     ReadHead,
     ReadBody {
@@ -76,6 +83,15 @@ struct OwnedOpts {
 }
 
 impl OwnedOpts {
+    fn of(head: &crate::http::Head<'_>, worker: &Worker) -> OwnedOpts {
+        OwnedOpts {
+            head_only: head.method == Method::Head,
+            close: !head.keep_alive || worker.shutdown.is_stopped(),
+            http10_keep_alive: head.version == 0 && head.keep_alive,
+            http10: head.version == 0,
+        }
+    }
+
     fn with_server<'a>(&self, server: Option<&'a [u8]>) -> WriteOpts<'a> {
         WriteOpts {
             head_only: self.head_only,
@@ -117,6 +133,8 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
     let mut chunked: Option<(Vec<u8>, usize)> = None;
     // A Content-Length body written to a temporary file ahead of its head being parsed again.
     let mut spooled: Option<std::fs::File> = None;
+    // `scope["client"]` of this connection's ASGI requests, made once.
+    let client: std::cell::OnceCell<pyo3::Py<pyo3::PyAny>> = std::cell::OnceCell::new();
 
     loop {
         if start == rbuf.len() {
@@ -143,6 +161,13 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 Ok(Some(head)) if head.method == Method::Get && crate::ws::is_upgrade_request(head.headers) => {
                     Next::Upgrade { upgrade: super::websocket::prepare(&ctx, &head), head_len: head.head_len }
                 }
+                Ok(Some(head)) if dispatch::is_asgi(ctx.app, &head) => {
+                    let opts = OwnedOpts::of(&head, worker);
+                    match start_asgi(worker, &head, &rbuf[start + head.head_len..], peer, &client) {
+                        Ok((call, staged)) => Next::Asgi { call, consumed: head.head_len + staged, opts },
+                        Err(e) => Next::Reject(e),
+                    }
+                }
                 Ok(Some(head)) => {
                     let available = rbuf.len() - start;
                     let body: Result<(&[u8], usize), Next> = match head.framing {
@@ -165,12 +190,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     };
                     match body {
                         Ok((body, consumed)) => {
-                            let opts = OwnedOpts {
-                                head_only: head.method == Method::Head,
-                                close: !head.keep_alive || worker.shutdown.is_stopped(),
-                                http10_keep_alive: head.version == 0 && head.keep_alive,
-                                http10: head.version == 0,
-                            };
+                            let opts = OwnedOpts::of(&head, worker);
                             let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(&head));
                             let spooled_body = spooled.take();
                             let request = dispatch::Request { head: &head, body, spooled: spooled_body.as_ref() };
@@ -202,6 +222,18 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     entry.log(logger, peer, response.status);
                 }
                 if !respond(&mut stream, &mut wbuf, &ctx, response, &opts.with_server(server)).await {
+                    let _ = flush(&mut stream, &mut wbuf).await;
+                    return;
+                }
+                if wbuf.len() >= WRITE_HIGH_WATER && flush(&mut stream, &mut wbuf).await.is_err() {
+                    return;
+                }
+            }
+            Next::Asgi { call, consumed, opts } => {
+                start += consumed;
+                let buffers = Buffers { rbuf: &mut rbuf, start: &mut start, wbuf: &mut wbuf };
+                let opts = opts.with_server(server);
+                if !super::asgi::serve(worker, peer, &mut stream, buffers, call, &opts).await {
                     let _ = flush(&mut stream, &mut wbuf).await;
                     return;
                 }
@@ -302,6 +334,49 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
             }
         }
     }
+}
+
+/// Builds the scope of an ASGI request, hands the app what is already here of the body (so a
+/// small request runs in one step) and calls it. Returns the call and the body bytes used.
+fn start_asgi(
+    worker: &Worker,
+    head: &crate::http::Head<'_>,
+    after_head: &[u8],
+    peer: SocketAddr,
+    client: &std::cell::OnceCell<pyo3::Py<pyo3::PyAny>>,
+) -> Result<(AsgiCall, usize), HeadError> {
+    let mut body = BodyReader::new(head.framing, worker.config.limits.max_body_bytes);
+    let exchange = Exchange::new(worker.bridge.clone(), head.method == Method::Head);
+    let staged = if body.is_done() {
+        exchange.deliver_body(Vec::new(), false);
+        0
+    } else {
+        let (used, piece) =
+            body.next_piece(after_head, BODY_PIECE).map_err(|_| HeadError::Invalid("malformed chunked body"))?;
+        if let Some((piece, more)) = piece {
+            exchange.deliver_body(piece, more);
+        }
+        used
+    };
+    let run = pyo3::Python::attach(|py| {
+        let (Some(app), Some(base)) = (worker.app.asgi.as_ref(), worker.asgi_scope.as_ref()) else {
+            let error = pyo3::exceptions::PyRuntimeError::new_err("this worker serves no ASGI app");
+            return AppRun::Done(crate::asgi::AppResult::Raised(error));
+        };
+        let client = match client.get() {
+            Some(client) => client.clone_ref(py),
+            None => match crate::asgi::scope::address(py, peer) {
+                Ok(made) => client.get_or_init(|| made).clone_ref(py),
+                Err(e) => return AppRun::Done(crate::asgi::AppResult::Raised(e)),
+            },
+        };
+        match base.build(py, head, &client, false) {
+            Ok(scope) => call_app(py, &worker.bridge, app, scope, &exchange),
+            Err(e) => AppRun::Done(crate::asgi::AppResult::Raised(e)),
+        }
+    });
+    let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(head));
+    Ok((AsgiCall { exchange, run, body, expect_continue: head.expect_continue, logged }, staged))
 }
 
 /// Moves a `body_len`-byte body that follows the head at the start of `rbuf` into an
@@ -436,78 +511,6 @@ async fn send_stream(
     }
 }
 
-fn compact(rbuf: &mut Vec<u8>, start: &mut usize) {
-    if *start > 0 {
-        rbuf.copy_within(*start.., 0);
-        rbuf.truncate(rbuf.len() - *start);
-        *start = 0;
-    }
-}
-
-async fn send_continue(stream: &mut TcpStream) -> std::io::Result<()> {
-    let (res, _) = stream.write_all(&b"HTTP/1.1 100 Continue\r\n\r\n"[..]).await;
-    res.map(|_| ())
-}
-
-async fn flush(stream: &mut TcpStream, wbuf: &mut Vec<u8>) -> std::io::Result<()> {
-    if wbuf.is_empty() {
-        return Ok(());
-    }
-    let (res, mut buf) = stream.write_all(std::mem::take(wbuf)).await;
-    buf.clear();
-    *wbuf = buf;
-    res.map(|_| ())
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Read {
-    Data,
-    Closed,
-    TimedOut,
-    Stopped,
-}
-
-/// Appends what the socket has to `buf`, waiting at most `timeout` (and, for an idle
-/// keep-alive connection, no longer than the worker keeps running).
-async fn read_more(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    timeout: Duration,
-    idle: Option<ShutdownWait<'_>>,
-) -> Read {
-    if buf.capacity() - buf.len() < 2048 {
-        buf.reserve(READ_CHUNK);
-    }
-    let len = buf.len();
-    let slice: SliceMut<Vec<u8>> = std::mem::take(buf).slice_mut(len..);
-    let read = stream.read(slice);
-    let stop = MaybeStop(idle);
-    monoio::select! {
-        (res, slice) = read => {
-            *buf = slice.into_inner();
-            match res {
-                Ok(0) | Err(_) => Read::Closed,
-                Ok(_) => Read::Data,
-            }
-        },
-        _ = monoio::time::sleep(timeout) => Read::TimedOut,
-        _ = stop => Read::Stopped,
-    }
-}
-
-/// The shutdown wait for idle connections; never ready for a connection mid-request.
-struct MaybeStop<'a>(Option<ShutdownWait<'a>>);
-
-impl Future for MaybeStop<'_> {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.0.as_mut() {
-            Some(wait) => Pin::new(wait).poll(cx),
-            None => Poll::Pending,
-        }
-    }
-}
-
 /// Catches a panic inside one connection's future so that it never takes down the worker.
 struct CatchUnwind<F>(F);
 
@@ -521,38 +524,5 @@ impl<F: Future> Future for CatchUnwind<AssertUnwindSafe<F>> {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Err(panic) => Poll::Ready(Err(panic)),
         }
-    }
-}
-
-/// One access-log line's worth of the request, copied while its head is still borrowed.
-struct AccessEntry {
-    method: String,
-    target: String,
-    version: &'static str,
-}
-
-impl AccessEntry {
-    fn new(head: &crate::http::Head<'_>) -> AccessEntry {
-        // As sent (uvicorn logs the re-quoted path, the same for any well-formed request).
-        let mut target = head.path.to_string();
-        if !head.query.is_empty() {
-            target.push('?');
-            target.push_str(head.query);
-        }
-        AccessEntry {
-            method: head.method_str.to_string(),
-            target,
-            version: if head.version == 0 { "1.0" } else { "1.1" },
-        }
-    }
-
-    /// Hands the line to `fastrapi._server.log_access` (only when the access log is on).
-    fn log(self, logger: &pyo3::Py<pyo3::PyAny>, peer: SocketAddr, status: u16) {
-        let client = format!("{}:{}", peer.ip(), peer.port());
-        pyo3::Python::attach(|py| {
-            if let Err(e) = logger.call1(py, (client, self.method, self.target, self.version, status)) {
-                e.print(py);
-            }
-        });
     }
 }

@@ -21,4 +21,6 @@ pub struct Worker {
     pub local_addr: SocketAddr,
     /// `fastrapi._server.log_access`, when the access log is on (no Python call per request otherwise).
     pub access_log: Option<Py<PyAny>>,
+    /// What every ASGI scope of this worker shares, when the app has an ASGI part.
+    pub asgi_scope: Option<crate::asgi::scope::ScopeBase>,
 }

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use monoio::io::AsyncReadRent;
 use monoio::net::{ListenerOpts, TcpListener};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use super::config::{Driver, ServerConfig};
 use super::conn;
 use super::shutdown::Shutdown;
 use super::state::Worker;
+use crate::asgi::scope::ScopeBase;
 use crate::errors::FastrapiError;
 use crate::python::aio::AsyncBridge;
 use crate::python::{AppCore, CompiledApp};
@@ -50,13 +52,14 @@ fn pin_to_core(core: usize) -> std::io::Result<()> {
 /// Runs one worker on the calling thread until SIGINT/SIGTERM (or the stop fd) says stop.
 /// The calling thread keeps its Python thread state; the GIL is released while waiting for I/O.
 #[pyfunction]
-#[pyo3(signature = (app, event_loop, config, stop_fd = None))]
+#[pyo3(signature = (app, event_loop, config, stop_fd = None, asgi_state = None))]
 pub fn run_worker(
     py: Python<'_>,
     app: &Bound<'_, AppCore>,
     event_loop: &Bound<'_, PyAny>,
     config: &Bound<'_, ServerConfig>,
     stop_fd: Option<i32>,
+    asgi_state: Option<Py<PyDict>>,
 ) -> PyResult<()> {
     let config = config.get().clone();
     let app = app.get().inner.clone();
@@ -89,6 +92,7 @@ pub fn run_worker(
     let bridge = AsyncBridge::new(event_loop)?;
     let access_log =
         if config.access_log { Some(py.import("fastrapi._server")?.getattr("log_access")?.unbind()) } else { None };
+    let python = PythonParts { bridge, access_log, asgi_state: asgi_state.unwrap_or_else(|| PyDict::new(py).unbind()) };
 
     let result = py.detach(move || -> Result<(), FastrapiError> {
         let mut config = config;
@@ -100,7 +104,7 @@ pub fn run_worker(
                 .build();
             match built {
                 Ok(mut runtime) => {
-                    let main = worker_main(app, config, bridge, access_log, addr, stop_rx, extra_stop);
+                    let main = worker_main(app, config, python, addr, stop_rx, extra_stop);
                     return runtime.block_on(main);
                 }
                 // The probe passed but a full-size ring did not (e.g. RLIMIT_MEMLOCK on < 5.12).
@@ -113,7 +117,7 @@ pub fn run_worker(
         }
         let mut runtime =
             monoio::RuntimeBuilder::<monoio::LegacyDriver>::new().enable_timer().build().map_err(FastrapiError::Io)?;
-        runtime.block_on(worker_main(app, config, bridge, access_log, addr, stop_rx, extra_stop))
+        runtime.block_on(worker_main(app, config, python, addr, stop_rx, extra_stop))
     });
     for id in signal_ids {
         signal_hook::low_level::unregister(id);
@@ -122,17 +126,32 @@ pub fn run_worker(
     result.map_err(Into::into)
 }
 
+/// What a worker gets from Python before its runtime starts.
+struct PythonParts {
+    bridge: AsyncBridge,
+    access_log: Option<Py<PyAny>>,
+    /// The lifespan state of the app's ASGI part (copied into every scope).
+    asgi_state: Py<PyDict>,
+}
+
 async fn worker_main(
     app: Arc<CompiledApp>,
     config: ServerConfig,
-    bridge: AsyncBridge,
-    access_log: Option<Py<PyAny>>,
+    python: PythonParts,
     addr: SocketAddr,
     stop_rx: std::os::unix::net::UnixStream,
     extra_stop: Option<std::os::unix::net::UnixStream>,
 ) -> Result<(), FastrapiError> {
     let listener = bind(addr, &config)?;
     let local_addr = listener.local_addr().unwrap_or(addr);
+    let PythonParts { bridge, access_log, asgi_state } = python;
+    let asgi_scope = match &app.asgi {
+        Some(_) => Some(
+            Python::attach(|py| ScopeBase::new(py, local_addr, asgi_state, ""))
+                .map_err(|e| FastrapiError::Runtime(format!("ASGI scope: {e}")))?,
+        ),
+        None => None,
+    };
     let worker = Rc::new(Worker {
         app,
         config,
@@ -141,6 +160,7 @@ async fn worker_main(
         active: std::cell::Cell::new(0),
         local_addr,
         access_log,
+        asgi_scope,
     });
     serve(worker, listener, stop_rx, extra_stop).await;
     Ok(())
