@@ -175,3 +175,38 @@ def test_bare_asgi_callable(serve_app, serve_fastapi) -> None:  # type: ignore[n
             _headers(expected),
             expected.content,
         )
+
+
+WS_CASES: list[tuple[str, list[str | bytes], dict[str, object]]] = [
+    ("/ws", ["hello", "wörld", "x" * 70000, b"\x00\x01\x02"], {}),
+    ("/ws", ["pick one"], {"subprotocols": ["chat", "superchat"]}),
+    ("/ws-close", [], {}),
+    ("/ws-deny", [], {}),
+    ("/ws-reject", [], {}),
+    ("/ws-nowhere", [], {}),
+]
+
+
+@pytest.mark.parametrize(("path", "sends", "kwargs"), WS_CASES, ids=[f"{p} {sorted(k)}" for p, _, k in WS_CASES])
+def test_websocket_same_as_uvicorn(servers, path: str, sends: list[str | bytes], kwargs: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_websockets import _session
+
+    uvicorn, fastrapi = servers
+    assert _session(fastrapi.url, path, sends, **kwargs) == _session(uvicorn.url, path, sends, **kwargs)
+
+
+@pytest.mark.parametrize("target", [["tests.apps.asgi_starlette:app"], ["tests.apps.asgi_starlette", "--factory"]])
+def test_fastrapi_run_serves_any_asgi_app(tmp_path, target: list[str]) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import sys
+
+    from tests.conftest import _start, free_port
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "fastrapi", "run", *target, "--port", str(port), "--workers", "1"]
+    server = _start(cmd, port, tmp_path / "run.log", dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        assert _exchange(server, "GET", "/", {}).json() == {"path": "/", "root_path": ""}
+        assert "(ASGI)" in server.log()
+    finally:
+        assert server.stop() == 0

@@ -119,8 +119,15 @@ def test_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forget_modul
         discover_app("pkg_cli_demo/two.py")
     with pytest.raises(CLIError, match="no FastAPI app found"):
         discover_app("pkg_cli_demo/none.py")
-    with pytest.raises(CLIError, match="from fastrapi import"):
-        discover_app("pkg_cli_demo/unswapped.py")
+    # An unchanged FastAPI app is served too (over ASGI), and so is a factory's app.
+    unswapped, where = discover_app("pkg_cli_demo/unswapped.py")
+    assert where == "pkg_cli_demo.unswapped:app" and type(unswapped).__module__ == "fastapi.applications"
+    factory = "from starlette.applications import Starlette\ndef create_app():\n    return Starlette()\n"
+    (pkg / "factory.py").write_text(factory)
+    made, where = discover_app("pkg_cli_demo/factory.py", factory=True)
+    assert where == "pkg_cli_demo.factory:create_app" and type(made).__name__ == "Starlette"
+    with pytest.raises(CLIError, match="not an ASGI application"):
+        discover_app("pkg_cli_demo.none:x")
     with pytest.raises(CLIError, match="none of main.py"):
         discover_app(None)
     (tmp_path / "main.py").write_text("from fastrapi import FastAPI\napi = FastAPI()\n")

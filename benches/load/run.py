@@ -82,6 +82,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint("hello", "GET /hello", "GET", "/hello", None, {"Hello": "World"}),
         Endpoint("item", "GET /items/42?q=x", "GET", "/items/42?q=x", None, {"item_id": 42, "q": "x"}),
         Endpoint("post", "POST /items", "POST", "/items", POST_BODY, json.loads(POST_BODY)),
+        # The ASGI path: a bare ASGI callable, and a Starlette JSON route (benches/load/apps/asgi_apps.py).
+        Endpoint("asgi-bare", "bare ASGI GET /bare", "GET", "/bare", None, {"Hello": "World"}),
+        Endpoint("asgi-starlette", "Starlette GET /hello", "GET", "/hello", None, {"Hello": "World"}),
     ]
 }
 
@@ -104,6 +107,8 @@ class Server:
     endpoints: tuple[str, ...]  # endpoints this server implements
 
 
+ASGI_ENDPOINTS = ("asgi-bare", "asgi-starlette")
+
 SERVERS: dict[str, Server] = {
     s.key: s
     for s in [
@@ -115,6 +120,10 @@ SERVERS: dict[str, Server] = {
         # The ceiling answers hello-world to everything, so it only makes sense for /hello.
         Server("ceiling-uring", "pure Rust ceiling (io_uring)", "ceiling", "io_uring", ("hello",)),
         Server("ceiling-epoll", "pure Rust ceiling (epoll)", "ceiling", "epoll", ("hello",)),
+        # Unchanged ASGI apps: fastrapi's ASGI path against uvicorn and Granian.
+        Server("asgi-fastrapi", "fastrapi ASGI (io_uring)", "asgi-fastrapi", "io_uring", ASGI_ENDPOINTS),
+        Server("asgi-uvicorn", "uvicorn (httptools, uvloop)", "asgi-uvicorn", None, ASGI_ENDPOINTS),
+        Server("asgi-granian", "Granian (ASGI, uvloop)", "asgi-granian", None, ASGI_ENDPOINTS),
     ]
 }
 
@@ -140,7 +149,25 @@ def server_command(server: Server, port: int, args: argparse.Namespace) -> tuple
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     py = args.python
-    if server.kind == "fastapi":
+    asgi_app = "asgi_apps:app"
+    if server.kind == "asgi-fastrapi":
+        code = (
+            f"import fastrapi, asgi_apps; fastrapi.serve(asgi_apps.app, host={HOST!r}, port={port}, "
+            f"workers=1, driver={server.driver or 'auto'!r})"
+        )
+        cmd = [py, "-c", code]
+    elif server.kind == "asgi-uvicorn":
+        cmd = [
+            py, "-m", "uvicorn", asgi_app, "--host", HOST, "--port", str(port),
+            "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--lifespan", "off",
+        ]  # fmt: skip
+    elif server.kind == "asgi-granian":
+        cmd = [
+            py, "-m", "granian", "--interface", "asgi", "--host", HOST, "--port", str(port),
+            "--workers", "1", "--runtime-threads", "1", "--loop", "uvloop", "--no-ws", "--log-level", "warning",
+            asgi_app,
+        ]  # fmt: skip
+    elif server.kind == "fastapi":
         cmd = [
             py, "-m", "uvicorn", "fastapi_app:app",
             "--host", HOST, "--port", str(port),

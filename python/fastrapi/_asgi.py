@@ -265,6 +265,41 @@ class ASGIBridge:
         return response
 
 
+async def websocket_session(app: Any, scope: dict[str, Any], channel: Any) -> None:
+    """Runs an ASGI app's WebSocket session over the server's channel: ``websocket.connect``
+    first, then the frames the server received; the app's messages become accept, frames, close
+    or an HTTP denial (the ``websocket.http.response`` extension)."""
+    connected = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal connected
+        if not connected:
+            connected = True
+            return {"type": "websocket.connect"}
+        message = channel.receive()
+        return message if isinstance(message, dict) else await message  # type: ignore[no-any-return]
+
+    async def send(message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "websocket.send":
+            data = message.get("bytes")
+            full = channel.send_bytes(data) if data is not None else channel.send_text(message["text"])
+            if full:
+                await channel.drained()
+        elif kind == "websocket.accept":
+            channel.accept(message.get("subprotocol"), [(bytes(n), bytes(v)) for n, v in message.get("headers", [])])
+        elif kind == "websocket.close":
+            channel.close(message.get("code", 1000), message.get("reason") or "")
+        elif kind == "websocket.http.response.start":
+            channel.respond(message["status"], [(bytes(n), bytes(v)) for n, v in message.get("headers", [])])
+        elif kind == "websocket.http.response.body":
+            channel.respond_body(message.get("body", b""), message.get("more_body", False))
+        else:
+            raise RuntimeError(f"Unexpected ASGI message '{kind}' on a WebSocket.")
+
+    await app(scope, receive, send)
+
+
 class _NoNativeRoutes:
     """The hooks of a core that has no native route: a plain ASGI app serves every request."""
 

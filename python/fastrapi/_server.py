@@ -20,7 +20,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from fastrapi import _fastrapi
-from fastrapi._asgi import NO_NATIVE_ROUTES, lifespan_of
+from fastrapi._asgi import NO_NATIVE_ROUTES, lifespan_of, lifespan_tasks
 from fastrapi._loop import CoreLoop
 
 if TYPE_CHECKING:
@@ -142,7 +142,8 @@ def run_worker_here(app: Any, config: _fastrapi.ServerConfig, *, main_thread: bo
             signal.signal(sig, handler)
     try:
         for task in asyncio.all_tasks(loop):
-            task.cancel()
+            if task not in lifespan_tasks:  # the lifespan still has its shutdown to run
+                task.cancel()
         loop.run_until_complete(lifespan.shutdown())
         loop.run_until_complete(loop.shutdown_asyncgens())
     except BaseException:

@@ -1,7 +1,8 @@
 """``fastrapi run`` / ``fastrapi dev``: serve an app from the command line, like ``fastapi run``.
 
     fastrapi run main.py                     # a file: its FastAPI instance (app, api, or the only one)
-    fastrapi run mypackage.main:app          # module:attribute
+    fastrapi run mypackage.main:app          # module:attribute (a fastrapi, FastAPI or any ASGI app)
+    fastrapi run mypackage.main:create_app --factory
     fastrapi dev main.py                     # = run --reload (one worker, restart on *.py changes)
 """
 
@@ -73,49 +74,54 @@ def _resolve_target(target: str | None) -> tuple[str, str | None, Path, Path | N
     return module, attr or None, Path.cwd(), None
 
 
-def _is_fastapi_class(obj: Any) -> bool:
-    return any(cls.__name__ == "FastAPI" and cls.__module__.startswith("fastapi") for cls in type(obj).__mro__)
+def _is_app_instance(obj: Any) -> bool:
+    """A fastrapi, FastAPI or Starlette application object (what discovery looks for)."""
+    frameworks = ("fastrapi", "fastapi", "starlette")
+    return any(
+        cls.__name__ in ("FastAPI", "Starlette") and cls.__module__.split(".")[0] in frameworks
+        for cls in type(obj).__mro__
+    )
 
 
-def discover_app(target: str | None, app_name: str | None = None) -> tuple[Any, str]:
-    """Import the target and return ``(app, "module:attr")``."""
-    from fastrapi.applications import FastAPI
-
+def discover_app(target: str | None, app_name: str | None = None, factory: bool = False) -> tuple[Any, str]:
+    """Import the target and return ``(app, "module:attr")``: a fastrapi app, or any ASGI app
+    (FastAPI, Starlette, a bare callable). With ``factory``, the attribute is called to make it."""
     module_name, attr, directory, _ = _resolve_target(target)
     attr = app_name or attr
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
     module = importlib.import_module(module_name)
-    if attr is not None:
-        try:
-            app = getattr(module, attr)
-        except AttributeError:
-            raise CLIError(f"module {module_name!r} has no attribute {attr!r}") from None
-        if not isinstance(app, FastAPI):
-            raise CLIError(_not_fastrapi(f"{module_name}:{attr}", app))
-        return app, f"{module_name}:{attr}"
+    if attr is None:
+        attr = _find_app(module, module_name, factory)
+    try:
+        app = getattr(module, attr)
+    except AttributeError:
+        raise CLIError(f"module {module_name!r} has no attribute {attr!r}") from None
+    if factory:
+        if not callable(app):
+            raise CLIError(f"{module_name}:{attr} is not callable, so it can not be a factory")
+        app = app()
+    if not callable(app):
+        raise CLIError(f"{module_name}:{attr} is not an ASGI application (it is {type(app).__name__})")
+    return app, f"{module_name}:{attr}"
+
+
+def _find_app(module: Any, module_name: str, factory: bool) -> str:
+    """The attribute holding the module's app: ``app`` or ``api``, else its only app object."""
+    if factory:
+        for name in ("create_app", "app_factory"):
+            if callable(getattr(module, name, None)):
+                return name
+        raise CLIError(f"no create_app() in {module_name}: name the factory with module:function")
     for name in ("app", "api"):
-        value = getattr(module, name, None)
-        if isinstance(value, FastAPI):
-            return value, f"{module_name}:{name}"
-    found = [name for name, value in vars(module).items() if isinstance(value, FastAPI)]
+        if _is_app_instance(getattr(module, name, None)):
+            return name
+    found = [name for name, value in vars(module).items() if _is_app_instance(value)]
     if len(found) == 1:
-        return getattr(module, found[0]), f"{module_name}:{found[0]}"
+        return found[0]
     if found:
         raise CLIError(f"{module_name} has several FastAPI apps ({', '.join(found)}): name one with module:attr")
-    others = [name for name, value in vars(module).items() if _is_fastapi_class(value)]
-    if others:
-        raise CLIError(_not_fastrapi(f"{module_name}:{others[0]}", getattr(module, others[0])))
     raise CLIError(f"no FastAPI app found in {module_name}: name one with module:attr")
-
-
-def _not_fastrapi(where: str, value: Any) -> str:
-    if _is_fastapi_class(value):
-        return (
-            f"{where} is a fastapi.FastAPI app: change `from fastapi import ...` to `from fastrapi import ...` "
-            "to serve it with fastrapi"
-        )
-    return f"{where} is not a fastrapi FastAPI app (it is {type(value).__name__})"
 
 
 # -- arguments --------------------------------------------------------------------------------
@@ -129,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd = commands.add_parser(name, help=help_text, description=help_text)
         cmd.add_argument("path", nargs="?", help="path/to/main.py or module:app (default: main.py, app.py, ...)")
         cmd.add_argument("--app", help="name of the FastAPI instance in the module")
+        cmd.add_argument("--factory", action="store_true",
+                         help="the named attribute is a function that returns the app (create_app by default)")
         cmd.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
         cmd.add_argument("--port", type=int, default=8000, help="port to bind (default 8000; 0 picks a free one)")
         cmd.add_argument("--workers", type=int, default=None, help="worker count (default one per CPU; 1 with reload)")
@@ -163,10 +171,12 @@ def _run(args: argparse.Namespace) -> int:
         if os.getppid() != int(os.environ[_CHILD_ENV]):
             return 0  # the supervisor is already gone
     _configure_logging(args.log_level)
-    app, where = discover_app(args.path, args.app)
-    workers = args.workers
-    print(f"fastrapi: app {where}", flush=True)
-    app.serve(host=args.host, port=args.port, workers=workers, driver=args.driver, **_serve_options(args))
+    app, where = discover_app(args.path, args.app, factory=args.factory)
+    from fastrapi._server import is_native_app, serve
+
+    kind = "" if is_native_app(app) else " (ASGI)"
+    print(f"fastrapi: app {where}{kind}", flush=True)
+    serve(app, host=args.host, port=args.port, workers=args.workers, driver=args.driver, **_serve_options(args))
     return 0
 
 

@@ -97,7 +97,8 @@ impl Exchange {
     }
 
     fn receiver_waiting(&self) -> bool {
-        Python::attach(|py| self.receiver.borrow().as_ref().is_some_and(|f| !future_done(py, f.bind(py))))
+        let receiver = self.receiver.borrow();
+        receiver.as_ref().is_some_and(|f| Python::attach(|py| !future_done(py, f.bind(py))))
     }
 
     pub fn take_head(&self) -> Option<(u16, HeaderList)> {
@@ -125,6 +126,10 @@ impl Exchange {
     pub fn deliver_body(&self, piece: Vec<u8>, more: bool) {
         if !more {
             self.body_done.set(true);
+        }
+        if self.receiver.borrow().is_none() {
+            *self.staged.borrow_mut() = Some((piece, more));
+            return;
         }
         Python::attach(|py| {
             if let Some(future) = self.receiver.borrow_mut().take() {
@@ -159,7 +164,7 @@ impl Exchange {
     }
 
     fn release_receiver(&self) {
-        if !self.body_done.get() && !self.disconnected.get() {
+        if self.receiver.borrow().is_none() || (!self.body_done.get() && !self.disconnected.get()) {
             return;
         }
         Python::attach(|py| {

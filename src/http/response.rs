@@ -63,15 +63,44 @@ impl InvalidHeader {
 /// `HEADER_VALUE_RE`): a name is a non-empty token; a value has no control character but tab
 /// (so no CR, LF or NUL: nothing can be injected into the head).
 pub fn check_header(name: &[u8], value: &[u8]) -> Result<(), InvalidHeader> {
-    const SEPARATORS: &[u8] = b"()<>@,;:[]={} \t\\\"";
-    if name.is_empty() || name.iter().any(|&b| b < 0x20 || b == 0x7f || SEPARATORS.contains(&b)) {
+    if name.is_empty() || !name.iter().all(|&b| TOKEN[b as usize]) {
         return Err(InvalidHeader::Name);
     }
-    if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    if !value.iter().all(|&b| VALUE[b as usize]) {
         return Err(InvalidHeader::Value);
     }
     Ok(())
 }
+
+/// Bytes allowed in a header name: anything but controls and `()<>@,;:[]={} \t\\"`.
+static TOKEN: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = false;
+        b += 1;
+    }
+    table[0x7f] = false;
+    let separators = b"()<>@,;:[]={} \t\\\"";
+    let mut i = 0;
+    while i < separators.len() {
+        table[separators[i] as usize] = false;
+        i += 1;
+    }
+    table
+};
+
+/// Bytes allowed in a header value: anything but controls other than tab.
+static VALUE: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b == b'\t' as usize;
+        b += 1;
+    }
+    table[0x7f] = false;
+    table
+};
 
 pub type HeaderBytes = Cow<'static, [u8]>;
 

@@ -107,7 +107,14 @@ pub enum Started<'py> {
 
 pub struct AsyncBridge {
     pub event_loop: Py<PyAny>,
-    spawn: Py<PyAny>,
+    /// `asyncio.Task`, and the keyword arguments that make one start eagerly on this loop.
+    task_type: Py<PyAny>,
+    task_kwargs: Py<pyo3::types::PyDict>,
+    /// Python 3.11 has no `eager_start`: the loop's `call_soon` runs the first step when
+    /// `_fastrapi_eager` is set (`fastrapi._loop.CoreLoop`).
+    eager_flag: bool,
+    /// The loop's ready queue: callbacks a task scheduled are left to the pump.
+    ready: Py<PyAny>,
     step: Py<PyAny>,
     epoll_fd: RawFd,
     kick: Signal,
@@ -115,9 +122,19 @@ pub struct AsyncBridge {
 
 impl AsyncBridge {
     pub fn new(event_loop: &Bound<'_, PyAny>) -> PyResult<AsyncBridge> {
+        let py = event_loop.py();
+        let eager_start = py.version_info() >= (3, 12);
+        let task_kwargs = pyo3::types::PyDict::new(py);
+        task_kwargs.set_item("loop", event_loop)?;
+        if eager_start {
+            task_kwargs.set_item("eager_start", true)?;
+        }
         Ok(AsyncBridge {
             event_loop: event_loop.clone().unbind(),
-            spawn: event_loop.getattr("fastrapi_spawn")?.unbind(),
+            task_type: py.import("asyncio")?.getattr("Task")?.unbind(),
+            task_kwargs: task_kwargs.unbind(),
+            eager_flag: !eager_start,
+            ready: event_loop.getattr("_ready")?.unbind(),
             step: event_loop.getattr("fastrapi_step")?.unbind(),
             epoll_fd: event_loop.call_method0("fastrapi_fd")?.extract()?,
             kick: Signal::default(),
@@ -126,8 +143,19 @@ impl AsyncBridge {
 
     /// Starts a coroutine on this core's loop.
     pub fn start<'py>(&self, py: Python<'py>, coro: Bound<'py, PyAny>) -> PyResult<Started<'py>> {
-        let task = self.spawn.bind(py).call1((coro,))?;
+        let event_loop = self.event_loop.bind(py);
+        if self.eager_flag {
+            event_loop.setattr(pyo3::intern!(py, "_fastrapi_eager"), true)?;
+        }
+        let task = self.task_type.bind(py).call((coro,), Some(self.task_kwargs.bind(py)));
+        if self.eager_flag {
+            event_loop.setattr(pyo3::intern!(py, "_fastrapi_eager"), false)?;
+        }
+        let task = task?;
         if task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+            if self.ready.bind(py).len()? > 0 {
+                self.kick.notify();
+            }
             return Ok(Started::Done(task.call_method0(pyo3::intern!(py, "result"))));
         }
         let state = Rc::new(TaskState::default());

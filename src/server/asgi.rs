@@ -170,6 +170,9 @@ enum Failure {
 /// Logs what went wrong with a finished app call (as uvicorn words it), if anything did.
 fn app_failure(result: &AppResult, phase: Phase) -> Option<Failure> {
     let failure = || if phase == Phase::Idle { Failure::BeforeStart } else { Failure::AfterStart };
+    if matches!(result, AppResult::Returned) && phase == Phase::Complete {
+        return None;
+    }
     Python::attach(|py| match result {
         AppResult::Returned if phase == Phase::Complete => None,
         AppResult::Returned => {

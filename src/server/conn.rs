@@ -159,7 +159,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 Err(e) => Next::Reject(e),
                 Ok(None) => Next::ReadHead,
                 Ok(Some(head)) if head.method == Method::Get && crate::ws::is_upgrade_request(head.headers) => {
-                    Next::Upgrade { upgrade: super::websocket::prepare(&ctx, &head), head_len: head.head_len }
+                    Next::Upgrade { upgrade: super::websocket::prepare(&ctx, worker, &head), head_len: head.head_len }
                 }
                 Ok(Some(head)) if dispatch::is_asgi(ctx.app, &head) => {
                     let opts = OwnedOpts::of(&head, worker);

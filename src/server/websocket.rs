@@ -32,10 +32,17 @@ pub enum Upgrade {
     /// An HTTP answer instead (bad handshake, no such route, middleware refusal).
     Refuse(Vec<u8>),
     Open {
-        route: usize,
-        data: Py<RequestData>,
+        target: Target,
         accept: String,
     },
+}
+
+/// Who runs the session.
+pub enum Target {
+    /// A native WebSocket route, with the request its solver gets.
+    Route(usize, Py<RequestData>),
+    /// The app's ASGI callable, with the session's scope.
+    Asgi(Py<pyo3::types::PyDict>),
 }
 
 fn refusal(status: u16, headers: &[(&[u8], &[u8])], body: &[u8]) -> Upgrade {
@@ -45,7 +52,7 @@ fn refusal(status: u16, headers: &[(&[u8], &[u8])], body: &[u8]) -> Upgrade {
 }
 
 /// Routes and checks an upgrade request (native TrustedHost applies, CORS does not, as in Starlette).
-pub fn prepare(ctx: &CallContext, head: &Head<'_>) -> Upgrade {
+pub fn prepare(ctx: &CallContext, worker: &Worker, head: &Head<'_>) -> Upgrade {
     for layer in &ctx.app.middleware {
         if let Layer::TrustedHost(trusted) = layer {
             match trusted.check(head) {
@@ -69,6 +76,7 @@ pub fn prepare(ctx: &CallContext, head: &Head<'_>) -> Upgrade {
                 params.into_iter().map(|(i, v)| (i, Cow::Owned(v.into_owned()))).collect();
             (route, params)
         }
+        _ if ctx.app.asgi.is_some() => return prepare_asgi(ctx, worker, head, handshake.accept),
         // Starlette closes a WebSocket no route matches; before the handshake that is a 403.
         _ => return refusal(403, &[], b""),
     };
@@ -90,25 +98,52 @@ pub fn prepare(ctx: &CallContext, head: &Head<'_>) -> Upgrade {
         data.map(Bound::unbind).map_err(|e| e.print(py))
     });
     match data {
-        Ok(data) => Upgrade::Open { route, data, accept: handshake.accept },
+        Ok(data) => Upgrade::Open { target: Target::Route(route, data), accept: handshake.accept },
         Err(()) => refusal(500, &[], b"Internal Server Error"),
+    }
+}
+
+/// A session the app's ASGI callable runs: its `websocket` scope.
+fn prepare_asgi(ctx: &CallContext, worker: &Worker, head: &Head<'_>, accept: String) -> Upgrade {
+    let Some(base) = worker.asgi_scope.as_ref() else {
+        return refusal(500, &[], b"Internal Server Error");
+    };
+    let scope = Python::attach(|py| {
+        let client = crate::asgi::scope::address(py, ctx.peer_addr)?;
+        base.build(py, head, &client, true).map(Bound::unbind)
+    });
+    match scope {
+        Ok(scope) => Upgrade::Open { target: Target::Asgi(scope), accept },
+        Err(e) => {
+            Python::attach(|py| crate::python::log::log_error(py, "building a WebSocket scope failed", Some(&e)));
+            refusal(500, &[], b"Internal Server Error")
+        }
     }
 }
 
 /// Serves the WebSocket until both the connection and the endpoint are done.
 pub async fn run(worker: &Worker, stream: TcpStream, leftover: Vec<u8>, upgrade: Upgrade) {
-    let (route, data, accept) = match upgrade {
+    let (target, accept) = match upgrade {
         Upgrade::Refuse(answer) => {
             let mut stream = stream;
             let _ = stream.write_all(answer).await;
             return;
         }
-        Upgrade::Open { route, data, accept } => (route, data, accept),
+        Upgrade::Open { target, accept } => (target, accept),
     };
     let shared = WsShared::new(accept, worker.bridge.clone());
     let pending = Python::attach(|py| {
         let started = Bound::new(py, WebSocketChannel { shared: shared.clone() }).and_then(|channel| {
-            let coro = worker.app.ws_routes[route].solver.bind(py).call1((data, channel))?;
+            let coro = match (target, worker.app.asgi.as_ref()) {
+                (Target::Route(route, data), _) => {
+                    worker.app.ws_routes[route].solver.bind(py).call1((data, channel))?
+                }
+                (Target::Asgi(scope), Some(app)) => {
+                    let session = py.import("fastrapi._asgi")?.getattr("websocket_session")?;
+                    session.call1((app, scope, channel))?
+                }
+                (Target::Asgi(_), None) => return Err(pyo3::exceptions::PyRuntimeError::new_err("no ASGI app")),
+            };
             worker.bridge.start(py, coro)
         });
         match started {

@@ -236,3 +236,8 @@ async def events(request: Request) -> Response:
 app.router.routes.extend(
     [Route("/stream-forever", stream_forever), Route("/wait-disconnect", wait_disconnect), Route("/events", events)]
 )
+
+
+def create_app() -> Starlette:
+    """For `fastrapi run ... --factory`."""
+    return Starlette(routes=[Route("/", home)])
