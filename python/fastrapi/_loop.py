@@ -34,7 +34,7 @@ class CoreLoop(asyncio.SelectorEventLoop):
         # Set just before a task is made on Python 3.11: its first step runs at once (see call_soon).
         self._fastrapi_eager = False
 
-    def call_soon(self, callback: Any, *args: Any, context: Any = None) -> Any:
+    def call_soon(self, callback: Any, *args: Any, context: Any = None) -> Any:  # type: ignore[override]
         if self._fastrapi_eager:
             # The first step of the task being created by `fastrapi_spawn`: run it now, as
             # Python 3.12's eager tasks do, instead of a round trip through the ready queue.
