@@ -28,6 +28,7 @@ fn _fastrapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<python::request::RequestData>()?;
     m.add_class::<python::request::ConnectionState>()?;
     m.add_class::<python::websocket::WebSocketChannel>()?;
+    m.add_class::<python::pool::SyncPolicy>()?;
     m.add_class::<asgi::Receive>()?;
     m.add_class::<asgi::Send>()?;
     m.add_class::<asgi::Ready>()?;

@@ -8,6 +8,7 @@ process. Either way a worker owns one core, one listener and its own connections
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -19,7 +20,7 @@ import traceback
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from fastrapi import _fastrapi
+from fastrapi import _fastrapi, concurrency
 from fastrapi._asgi import NO_NATIVE_ROUTES, lifespan_of, lifespan_tasks
 from fastrapi._loop import CoreLoop
 
@@ -103,21 +104,43 @@ def is_native_app(app: Any) -> bool:
     return isinstance(app, FastAPI)
 
 
-def build_core(app: Any) -> _fastrapi.AppCore:
+def build_core(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     """What the Rust core serves for ``app``; made once, before workers start."""
     if is_native_app(app):
-        return app.build_core()  # type: ignore[no-any-return]
+        return app.build_core(sync_mode)  # type: ignore[no-any-return]
     if not callable(app):
         raise TypeError(f"{app!r} is not an ASGI application")
     return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app)
 
 
-def run_worker_here(app: Any, config: _fastrapi.ServerConfig, *, main_thread: bool = True) -> int:
+@dataclasses.dataclass(frozen=True)
+class PythonOptions:
+    """The serve() options the Python side of a worker applies (the rest are ServerConfig's)."""
+
+    threadpool_size: int = 40
+    sync_mode: str = "auto"
+
+    @classmethod
+    def pop_from(cls, options: dict[str, Any]) -> PythonOptions:
+        made = cls(options.pop("threadpool_size", 40), options.pop("sync_mode", "auto"))
+        if made.threadpool_size < 1:
+            raise ValueError("threadpool_size must be at least 1")
+        if made.sync_mode not in concurrency.SYNC_MODES:
+            raise ValueError(f"sync_mode must be one of {', '.join(concurrency.SYNC_MODES)}")
+        return made
+
+
+def run_worker_here(
+    app: Any, config: _fastrapi.ServerConfig, *, main_thread: bool = True, python: PythonOptions | None = None
+) -> int:
     """Run one worker on the calling thread. Returns the exit status for the process."""
-    core = build_core(app)
+    python = python or PythonOptions()
+    core = build_core(app, python.sync_mode)
+    concurrency.default_mode = python.sync_mode
     loop = CoreLoop()
     lifespan: _Lifespan | _AsgiLifespan = _Lifespan(app) if is_native_app(app) else _AsgiLifespan(app)
     try:
+        loop.run_until_complete(concurrency.configure(python.threadpool_size))
         loop.run_until_complete(lifespan.startup())
     except BaseException:
         traceback.print_exc()
@@ -191,7 +214,8 @@ def serve(
     if mode not in ("processes", "threads"):
         raise ValueError("mode must be 'auto', 'processes' or 'threads'")
     _default_logging()
-    build_core(app)  # analyse every route once, before any fork
+    python = PythonOptions.pop_from(options)
+    build_core(app, python.sync_mode)  # analyse every route once, before any fork
     driver_name = _fastrapi.resolve_driver(driver)
     reservation, port = _reserve_port(host, port)
     shown_host = f"[{host}]" if ":" in host else host
@@ -209,23 +233,23 @@ def serve(
 
     try:
         if count == 1:
-            status = run_worker_here(app, config_for(0))
+            status = run_worker_here(app, config_for(0), python=python)
             if status:
                 raise SystemExit(status)
         elif mode == "threads":
-            _serve_threads(app, count, config_for)
+            _serve_threads(app, count, config_for, python)
         else:
-            _serve_processes(app, count, config_for, reservation)
+            _serve_processes(app, count, config_for, reservation, python)
     finally:
         reservation.close()
 
 
-def _serve_threads(app: Any, count: int, config_for: Any) -> None:
+def _serve_threads(app: Any, count: int, config_for: Any, python: PythonOptions) -> None:
     previous = {sig: signal.signal(sig, signal.SIG_DFL) for sig in _STOP_SIGNALS}
     statuses: list[int] = [0] * count
 
     def run(i: int) -> None:
-        statuses[i] = run_worker_here(app, config_for(i), main_thread=False)
+        statuses[i] = run_worker_here(app, config_for(i), main_thread=False, python=python)
 
     threads = [threading.Thread(target=run, args=(i,), name=f"fastrapi-worker-{i}") for i in range(count)]
     try:
@@ -240,7 +264,9 @@ def _serve_threads(app: Any, count: int, config_for: Any) -> None:
         raise SystemExit(max(statuses))
 
 
-def _serve_processes(app: Any, count: int, config_for: Any, reservation: socket.socket) -> None:
+def _serve_processes(
+    app: Any, count: int, config_for: Any, reservation: socket.socket, python: PythonOptions
+) -> None:
     parent = os.getpid()
     children: dict[int, int] = {}
     stopping = False
@@ -255,7 +281,7 @@ def _serve_processes(app: Any, count: int, config_for: Any, reservation: socket.
                 if os.getppid() != parent:
                     os._exit(0)
                 reservation.close()
-                code = run_worker_here(app, config_for(index))
+                code = run_worker_here(app, config_for(index), python=python)
             except BaseException:
                 traceback.print_exc()
             finally:

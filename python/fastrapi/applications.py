@@ -195,6 +195,7 @@ class FastAPI:
         self.router.on_startup.extend(on_startup or [])
         self.router.on_shutdown.extend(on_shutdown or [])
         self._core: _fastrapi.AppCore | None = None
+        self._core_sync_mode = "auto"
         # (parent app, path prefix) once this app is mounted in another one (`Mount`).
         self._fastrapi_mounted_in: tuple[FastAPI, str] | None = None
         self._fastrapi_mounts: list[tuple[str, FastAPI]] = []
@@ -554,9 +555,11 @@ class FastAPI:
             plans.extend(compiled if isinstance(compiled, list) else [compiled])
         return plans
 
-    def build_core(self) -> _fastrapi.AppCore:
-        """Compile every route into the plan the Rust core serves (done once, before workers start)."""
-        if self._core is None:
+    def build_core(self, sync_mode: str = "auto") -> _fastrapi.AppCore:
+        """Compile every route into the plan the Rust core serves (done once, before workers start).
+        ``sync_mode`` says where ``def`` endpoints run (see ``fastrapi.concurrency``)."""
+        if self._core is None or self._core_sync_mode != sync_mode:
+            self._core_sync_mode = sync_mode
             plans = self._compile_routes()
             if self.openapi_url:
                 self._prepare_openapi()
@@ -570,6 +573,7 @@ class FastAPI:
                 redirect_slashes=self.router.redirect_slashes,
                 middleware=self.user_middleware,
                 websocket_routes=websocket_plans,
+                sync_mode=sync_mode,
             )
         return self._core
 

@@ -17,9 +17,15 @@ class BackgroundTask:
         )
 
     async def __call__(self) -> None:
-        result = self.func(*self.args, **self.kwargs)
-        if inspect.isawaitable(result):
-            await result
+        if self.is_async:
+            await self.func(*self.args, **self.kwargs)
+        else:
+            # As Starlette does: a sync task runs in the thread pool, never on the core's thread.
+            from fastrapi.concurrency import run_in_threadpool
+
+            result = await run_in_threadpool(self.func, *self.args, **self.kwargs)
+            if inspect.isawaitable(result):
+                await result
 
 
 class BackgroundTasks(BackgroundTask):

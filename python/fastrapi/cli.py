@@ -143,6 +143,10 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--driver", default="auto", choices=["auto", "io_uring", "epoll"], help="I/O driver")
         cmd.add_argument("--reload", action=argparse.BooleanOptionalAction, default=name == "dev",
                          help="restart on changes to .py files under the app's directory")
+        cmd.add_argument("--threadpool-size", type=int, default=40,
+                         help="threads for blocking sync code, per worker (default 40, as FastAPI's)")
+        cmd.add_argument("--sync-mode", default="auto", choices=["auto", "inline", "threadpool"],
+                         help="where def endpoints and dependencies run (default auto: inline until one blocks)")
         cmd.add_argument("--log-level", default="info", choices=list(_LOG_LEVELS), help="level of fastrapi's logs")
         cmd.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
                          help="log each request on the fastrapi.access logger (default: on)")
@@ -160,7 +164,11 @@ def _configure_logging(level_name: str) -> None:
 
 def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
     # On by default, as with uvicorn and `fastapi run`; `app.serve()` leaves it off.
-    return {"access_log": True if args.access_log is None else args.access_log}
+    return {
+        "access_log": True if args.access_log is None else args.access_log,
+        "threadpool_size": args.threadpool_size,
+        "sync_mode": args.sync_mode,
+    }
 
 
 def _run(args: argparse.Namespace) -> int:

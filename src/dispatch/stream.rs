@@ -11,6 +11,7 @@ use crate::http::body::{encode_end, encode_piece};
 use crate::http::response::Framing;
 use crate::python::aio::{AsyncBridge, PendingTask, Started};
 use crate::python::log::{log_error, report_app_error};
+use crate::python::pool::SyncPolicy;
 
 pub struct Stream {
     source: Source,
@@ -19,8 +20,10 @@ pub struct Stream {
 }
 
 enum Source {
-    /// A `StreamingResponse`'s (async) iterator.
-    Python { iterator: Py<PyAny>, is_async: bool },
+    /// A `StreamingResponse`'s async iterator.
+    PythonAsync(Py<PyAny>),
+    /// A sync iterator: each `next()` inline or in the thread pool, as its route's policy says.
+    PythonSync(Py<PyAny>, SyncPolicy),
     /// A file (or ranges of one) read from disk.
     File(FileBody),
 }
@@ -36,8 +39,12 @@ pub enum Chunk {
 }
 
 impl Stream {
-    pub fn python(iterator: Py<PyAny>, is_async: bool) -> Stream {
-        Stream { source: Source::Python { iterator, is_async }, gzip: None }
+    pub fn python_async(iterator: Py<PyAny>) -> Stream {
+        Stream { source: Source::PythonAsync(iterator), gzip: None }
+    }
+
+    pub fn python_sync(iterator: Py<PyAny>, policy: SyncPolicy) -> Stream {
+        Stream { source: Source::PythonSync(iterator, policy), gzip: None }
     }
 
     pub fn file(body: FileBody) -> Stream {
@@ -60,26 +67,41 @@ impl Stream {
                     Chunk::Failed
                 }
             },
-            Source::Python { iterator, is_async } => Python::attach(|py| {
-                let iterator = iterator.bind(py);
-                if *is_async {
-                    let started =
-                        iterator.call_method0(pyo3::intern!(py, "__anext__")).and_then(|coro| bridge.start(py, coro));
-                    match started {
-                        Ok(Started::Done(result)) => chunk_from(py, result, true),
-                        Ok(Started::Pending(task)) => Chunk::Pending(task),
-                        Err(e) => chunk_from(py, Err(e), true),
-                    }
-                } else {
-                    chunk_from(py, iterator.call_method0(pyo3::intern!(py, "__next__")), false)
+            Source::PythonAsync(iterator) => Python::attach(|py| {
+                let started = iterator
+                    .bind(py)
+                    .call_method0(pyo3::intern!(py, "__anext__"))
+                    .and_then(|coro| bridge.start(py, coro));
+                match started {
+                    Ok(Started::Done(result)) => chunk_from(py, result),
+                    Ok(Started::Pending(task)) => Chunk::Pending(task),
+                    Err(e) => chunk_from(py, Err(e)),
+                }
+            }),
+            Source::PythonSync(iterator, policy) => Python::attach(|py| {
+                // `next(iterator, END)`: the end of the iteration is a value, so it survives the
+                // trip through a pool thread (a StopIteration could not leave a coroutine).
+                let args = (iterator.bind(py), end_marker(py)).into_pyobject(py);
+                let next = py.import(pyo3::intern!(py, "builtins")).and_then(|b| b.getattr(pyo3::intern!(py, "next")));
+                let (args, next) = match (args, next) {
+                    (Ok(args), Ok(next)) => (args, next),
+                    (Err(e), _) | (_, Err(e)) => return chunk_from(py, Err(e)),
+                };
+                if !policy.offloads() {
+                    return chunk_from(py, policy.call_inline(&next, &args, None));
+                }
+                match policy.call_pooled(&next, &args, None).and_then(|coro| bridge.start(py, coro)) {
+                    Ok(Started::Done(result)) => chunk_from(py, result),
+                    Ok(Started::Pending(task)) => Chunk::Pending(task),
+                    Err(e) => chunk_from(py, Err(e)),
                 }
             }),
         }
     }
 
-    /// The piece a suspended `__anext__` produced.
+    /// The piece a suspended `__anext__` (or a `next()` in the pool) produced.
     pub fn pending_chunk(task: &PendingTask) -> Chunk {
-        Python::attach(|py| chunk_from(py, task.task.bind(py).call_method0(pyo3::intern!(py, "result")), true))
+        Python::attach(|py| chunk_from(py, task.task.bind(py).call_method0(pyo3::intern!(py, "result"))))
     }
 
     /// Appends the bytes to write for one piece: compressed and framed as needed.
@@ -107,8 +129,16 @@ impl Stream {
     }
 }
 
-fn chunk_from(py: Python<'_>, item: PyResult<Bound<'_, PyAny>>, is_async: bool) -> Chunk {
+/// The value `next(iterator, END)` gives at the end of a sync iterator.
+fn end_marker(py: Python<'_>) -> &Bound<'_, PyAny> {
+    static END: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    END.get_or_init(py, || pyo3::types::PyBytes::new(py, b"fastrapi: end of a sync iterator").into_any().unbind())
+        .bind(py)
+}
+
+fn chunk_from(py: Python<'_>, item: PyResult<Bound<'_, PyAny>>) -> Chunk {
     match item {
+        Ok(value) if value.is(end_marker(py)) => Chunk::End,
         Ok(value) => {
             if let Ok(bytes) = value.cast::<PyBytes>() {
                 return Chunk::Data(bytes.as_bytes().to_vec());
@@ -127,12 +157,7 @@ fn chunk_from(py: Python<'_>, item: PyResult<Bound<'_, PyAny>>, is_async: bool) 
             }
         }
         Err(e) => {
-            let end = if is_async {
-                e.is_instance_of::<pyo3::exceptions::PyStopAsyncIteration>(py)
-            } else {
-                e.is_instance_of::<pyo3::exceptions::PyStopIteration>(py)
-            };
-            if end {
+            if e.is_instance_of::<pyo3::exceptions::PyStopAsyncIteration>(py) {
                 Chunk::End
             } else {
                 // The head is already sent: all that is left is to log and end the connection.

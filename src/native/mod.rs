@@ -33,11 +33,13 @@ pub struct ResponseFor {
     pub head_only: bool,
     /// `Range`/`If-Range` of a GET or HEAD, for file responses.
     pub range: Option<RangeRequest>,
+    /// The route that answers (its policy runs a sync streaming body).
+    pub route: Option<usize>,
 }
 
 impl ResponseFor {
-    fn of(head: &Head<'_>) -> ResponseFor {
-        ResponseFor { head_only: head.method == Method::Head, range: RangeRequest::of(head) }
+    fn of(head: &Head<'_>, route: Option<usize>) -> ResponseFor {
+        ResponseFor { head_only: head.method == Method::Head, range: RangeRequest::of(head), route }
     }
 }
 
@@ -77,7 +79,7 @@ pub fn route(ctx: &CallContext, request: &Request) -> Dispatched {
                     return Dispatched::Ready(response);
                 }
             }
-            let answer = ResponseFor::of(head);
+            let answer = ResponseFor::of(head, Some(route));
             Python::attach(|py| call_route(py, ctx, route, &params, &path, request, answer))
         }
         Lookup::MethodNotAllowed { route } => {
@@ -126,7 +128,7 @@ fn routing_error_in_python(
     request: &Request,
     path: &str,
 ) -> Dispatched {
-    let answer = ResponseFor::of(request.head);
+    let answer = ResponseFor::of(request.head, None);
     Python::attach(|py| {
         let started = (|| {
             let hook = ctx.app.hooks.routing_error.as_ref().map(|h| h.bind(py).clone());
@@ -200,7 +202,9 @@ fn call_route(
 ) -> Dispatched {
     let plan = &ctx.app.routes[route];
     let called = match &plan.solver {
-        Some(solver) => solve_in_python(py, ctx, plan, solver, path_params, decoded_path, request).map(Ok),
+        Some(solver) => {
+            solve_in_python(py, ctx, plan, solver, path_params, decoded_path, request).map(|c| Ok(Called::awaiting(c)))
+        }
         None => prepare_and_call(py, ctx, plan, path_params, request, &answer),
     };
     let result = match called {
@@ -209,10 +213,10 @@ fn call_route(
         Ok(Err(response)) => return Dispatched::Ready(response),
         Err(e) => return Dispatched::Ready(exception_response(py, ctx, e, &answer)),
     };
-    if !plan.is_async && plan.solver.is_none() {
-        return Dispatched::Ready(finish(py, ctx, plan, Ok(result), &answer));
-    }
-    match ctx.bridge.start(py, result) {
+    let Some(awaitable) = result.awaitable else {
+        return Dispatched::Ready(finish(py, ctx, plan, result.value, &answer));
+    };
+    match ctx.bridge.start(py, awaitable) {
         Ok(Started::Done(result)) => Dispatched::Ready(finish(py, ctx, plan, result, &answer)),
         Ok(Started::Pending(task)) => Dispatched::Pending(Pending::new(task, Then::Route(route), answer)),
         Err(e) => Dispatched::Ready(exception_response(py, ctx, e, &answer)),
@@ -258,6 +262,20 @@ fn solve_in_python<'py>(
     solver.bind(py).call1((data,))
 }
 
+/// What calling an endpoint gave: its value, or an awaitable that will give it (an `async def`,
+/// a solver, or a sync endpoint sent to the thread pool).
+struct Called<'py> {
+    value: PyResult<Bound<'py, PyAny>>,
+    awaitable: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> Called<'py> {
+    fn awaiting(awaitable: Bound<'py, PyAny>) -> Called<'py> {
+        let py = awaitable.py();
+        Called { value: Ok(py.None().into_bound(py)), awaitable: Some(awaitable) }
+    }
+}
+
 /// Extracts parameters and calls the endpoint. `Ok(Err(response))`: they did not validate.
 fn prepare_and_call<'py>(
     py: Python<'py>,
@@ -266,7 +284,7 @@ fn prepare_and_call<'py>(
     path_params: &[(usize, Cow<'_, str>)],
     request: &Request,
     answer: &ResponseFor,
-) -> PyResult<Result<Bound<'py, PyAny>, Response>> {
+) -> PyResult<Result<Called<'py>, Response>> {
     let head = request.head;
     let kwargs = PyDict::new(py);
     let mut errors = Vec::new();
@@ -294,7 +312,13 @@ fn prepare_and_call<'py>(
         let response = ctx.app.hooks.validation_error.bind(py).call1((errors, body_obj))?;
         return py_response(py, ctx, &response, answer).map(Err);
     }
-    plan.endpoint.bind(py).call((), Some(&kwargs)).map(Ok)
+    let endpoint = plan.endpoint.bind(py);
+    let args = pyo3::types::PyTuple::empty(py);
+    Ok(Ok(match &plan.sync {
+        None => Called::awaiting(endpoint.call((), Some(&kwargs))?),
+        Some(sync) if sync.offloads() => Called::awaiting(sync.call_pooled(endpoint, &args, Some(&kwargs))?),
+        Some(sync) => Called { value: sync.call_inline(endpoint, &args, Some(&kwargs)), awaitable: None },
+    }))
 }
 
 /// The response for a finished endpoint call (its value or its exception).

@@ -11,6 +11,7 @@ use crate::files::FileAnswer;
 use crate::http::response::{status_allows_body, HeaderList};
 use crate::http::Head;
 use crate::python::log::log_error;
+use crate::python::pool::{SyncMode, SyncPolicy};
 
 /// A `fastrapi.responses.Response`: its status, raw headers (checked) and body, as given.
 pub fn py_response(
@@ -29,13 +30,16 @@ pub fn py_response(
         match iterator {
             Some(_) if answer.head_only || !status_allows_body(status) => Response::new(status, headers, Body::Omitted),
             Some(iterator) => {
-                let is_async = iterator.hasattr(pyo3::intern!(py, "__aiter__"))?;
-                let iterator = if is_async {
-                    iterator.call_method0(pyo3::intern!(py, "__aiter__"))?
+                let stream = if iterator.hasattr(pyo3::intern!(py, "__aiter__"))? {
+                    Stream::python_async(iterator.call_method0(pyo3::intern!(py, "__aiter__"))?.unbind())
                 } else {
-                    iterator.call_method0(pyo3::intern!(py, "__iter__"))?
+                    let policy = match answer.route {
+                        Some(route) => ctx.app.routes[route].stream.clone(),
+                        None => SyncPolicy::new(SyncMode::Auto),
+                    };
+                    Stream::python_sync(iterator.call_method0(pyo3::intern!(py, "__iter__"))?.unbind(), policy)
                 };
-                Response::new(status, headers, Body::Stream(Box::new(Stream::python(iterator.unbind(), is_async))))
+                Response::new(status, headers, Body::Stream(Box::new(stream)))
             }
             None => {
                 let body = response.getattr(pyo3::intern!(py, "body"))?;
@@ -124,7 +128,7 @@ pub fn serve_static(dir: &StaticDir, rest: &str, head: &Head<'_>) -> Option<Resp
         StaticLookup::Decline => None,
         StaticLookup::NotModified(headers) => Some(Response::new(304, headers, Body::Omitted)),
         StaticLookup::Found(found) => {
-            let answer = ResponseFor::of(head);
+            let answer = ResponseFor::of(head, None);
             let range = answer.range.as_ref();
             crate::files::answer(found.file, found.size, 200, found.headers, range, answer.head_only)
                 .ok()

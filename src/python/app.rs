@@ -7,12 +7,17 @@ use pyo3::types::{PyList, PyString};
 
 use crate::errors::FastrapiError;
 use crate::params::{Location, ParamPlan, Scalar};
+use crate::python::pool::{SyncMode, SyncPolicy};
 use crate::router::Router;
 
 /// How an endpoint is called and its result turned into a response.
 pub struct RoutePlan {
     pub endpoint: Py<PyAny>,
     pub is_async: bool,
+    /// Where a sync endpoint (called from Rust, not by a solver) runs: inline or in the pool.
+    pub sync: Option<SyncPolicy>,
+    /// Where the `__next__` of a sync iterator of this route's streaming responses runs.
+    pub stream: SyncPolicy,
     pub params: Vec<ParamPlan>,
     /// `decode(body: bytes, content_type: str | None) -> (ok, kwargs | errors)`, when the route reads a body.
     pub body: Option<Py<PyAny>>,
@@ -132,7 +137,11 @@ impl AppCore {
     /// `routes`: plan objects with `path`, `methods`, `endpoint`, `is_async`, `params`, `body`,
     /// `status_code`, `serialize`; `hooks`: an object with the callables of [`Hooks`].
     #[new]
-    #[pyo3(signature = (routes, hooks, redirect_slashes = true, middleware = None, websocket_routes = None, asgi_app = None))]
+    #[pyo3(signature = (
+        routes, hooks, redirect_slashes = true, middleware = None, websocket_routes = None, asgi_app = None,
+        sync_mode = "auto"
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         routes: &Bound<'_, PyList>,
         hooks: &Bound<'_, PyAny>,
@@ -140,7 +149,9 @@ impl AppCore {
         middleware: Option<&Bound<'_, PyList>>,
         websocket_routes: Option<&Bound<'_, PyList>>,
         asgi_app: Option<Py<PyAny>>,
+        sync_mode: &str,
     ) -> PyResult<Self> {
+        let sync_mode = SyncMode::parse(sync_mode)?;
         let mut layers = Vec::new();
         for item in middleware.into_iter().flatten() {
             layers.push(crate::middleware::Layer::from_py(&item)?);
@@ -168,15 +179,24 @@ impl AppCore {
             }
             let path_param_names =
                 router.template(id).params.iter().map(|(name, _)| PyString::intern(py, name).unbind()).collect();
+            let endpoint = route.getattr("endpoint")?;
+            let is_async: bool = route.getattr("is_async")?.extract()?;
+            let solver = optional_callable(&route, "solver")?;
+            let sync = match (is_async, &solver) {
+                (false, None) => Some(SyncPolicy::for_callable(&endpoint, sync_mode)?),
+                _ => None,
+            };
             plans.push(RoutePlan {
-                endpoint: route.getattr("endpoint")?.unbind(),
-                is_async: route.getattr("is_async")?.extract()?,
+                stream: SyncPolicy::for_callable(&endpoint, sync_mode)?,
+                sync,
+                endpoint: endpoint.unbind(),
+                is_async,
                 params,
                 body: optional_callable(&route, "body")?,
                 status_code: route.getattr("status_code")?.extract()?,
                 serialize: optional_callable(&route, "serialize")?,
                 path_param_names,
-                solver: optional_callable(&route, "solver")?,
+                solver,
                 spool_body: route.getattr("spool_body")?.extract()?,
                 static_dir: static_dir_from_py(&route)?,
             });

@@ -4,6 +4,7 @@
 pub mod aio;
 pub mod app;
 pub mod log;
+pub mod pool;
 pub mod request;
 pub mod websocket;
 

@@ -31,13 +31,8 @@ class Dependant:
 
     @functools.cached_property
     def call_kind(self) -> str:
-        """``"async_generator"``, ``"generator"`` (``yield`` dependencies) or ``"plain"``; looked up
-        once, not per request."""
-        if inspect.isasyncgenfunction(self.call):
-            return "async_generator"
-        if inspect.isgeneratorfunction(self.call):
-            return "generator"
-        return "plain"
+        """Looked up once, not per request (see :func:`call_kind`)."""
+        return call_kind(self.call)
 
     @property
     def cache_key(self) -> tuple[Any, tuple[str, ...]]:
@@ -61,3 +56,15 @@ class Dependant:
                 if all(f.alias != field.alias for f in fields):
                     fields.append(field)
         return fields
+
+
+def call_kind(call: Any) -> str:
+    """``"async_generator"``, ``"generator"`` (``yield`` dependencies), ``"coroutine"`` or
+    ``"plain"`` (a sync callable, which may block)."""
+    if inspect.isasyncgenfunction(call):
+        return "async_generator"
+    if inspect.isgeneratorfunction(call):
+        return "generator"
+    if inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(getattr(call, "__call__", None)):  # noqa: B004
+        return "coroutine"
+    return "plain"

@@ -13,7 +13,8 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastrapi.background import BackgroundTasks
-from fastrapi.dependencies.models import Dependant
+from fastrapi.concurrency import call_sync, enter_sync_context
+from fastrapi.dependencies.models import Dependant, call_kind
 from fastrapi.dependencies.utils import EndpointPlan, ParamPlan, body_decoder, get_dependant, missing_error
 from fastrapi.exception_handlers import is_body_allowed_for_status_code
 from fastrapi.exceptions import FastAPIError, RequestValidationError
@@ -95,8 +96,22 @@ async def _call(call: Callable[..., Any], kind: str, values: dict[str, Any], sta
     if kind == "async_generator":
         return await stack.enter_async_context(asynccontextmanager(call)(**values))
     if kind == "generator":
-        return stack.enter_context(contextmanager(call)(**values))
-    result = call(**values)
+        return await enter_sync_context(stack, call, contextmanager(call)(**values))
+    if kind == "coroutine":
+        return await call(**values)
+    result = await call_sync(call, **values)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+async def _call_endpoint(endpoint: Callable[..., Any], values: dict[str, Any]) -> Any:
+    """An endpoint's value; a generator endpoint's generator is made here and streamed later."""
+    kind = call_kind(endpoint)
+    if kind == "plain":
+        result = await call_sync(endpoint, **values)
+    else:
+        result = endpoint(**values)
     if inspect.isawaitable(result):
         result = await result
     return result
@@ -240,9 +255,7 @@ def make_solver(route: APIRoute, app: Any, plan: EndpointPlan, *, strict_content
                 errors.extend(body_errors)
                 if errors:
                     raise RequestValidationError([e for e in errors if e is not _BODY_INVALID], body=body)
-                result = endpoint(**values)
-                if inspect.isawaitable(result):
-                    result = await result
+                result = await _call_endpoint(endpoint, values)
                 response = build_response(result, state)
         except BaseException as exc:
             # The dependencies' exits see the exception; the app's handlers answer it afterwards.
