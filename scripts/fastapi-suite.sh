@@ -4,8 +4,9 @@
 # FastAPI that pass under fastrapi, and failures grouped by their first line. Not part of scripts/test.sh.
 #   scripts/fastapi-suite.sh                      baseline + rewrite (the default)
 #   scripts/fastapi-suite.sh client               every TestClient request through fastrapi's runtime
-#   scripts/fastapi-suite.sh all --jobs 2         all three modes, two pytest-xdist workers each
+#   scripts/fastapi-suite.sh all                  all three modes (--jobs N: N pytest-xdist workers each)
 #   scripts/fastapi-suite.sh rewrite -- tests/test_tutorial    a part of the suite
+#   scripts/fastapi-suite.sh client --ignore-resource-warnings    diagnostic: what passes once sockets are closed
 #   scripts/fastapi-suite.sh report               rewrite the report from the saved results
 # Needs the venv from scripts/install.sh; installs the suite's test requirements into it.
 set -euo pipefail

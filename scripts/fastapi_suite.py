@@ -269,7 +269,7 @@ def run_mode(
     merged.update(
         mode=mode, seconds=round(time.monotonic() - started, 1), jobs=jobs, processes=len(selections),
         selection=" ".join(options + (selection or ["tests"])),
-        finished=datetime.datetime.now().isoformat(timespec="seconds"),
+        finished=datetime.datetime.now().isoformat(timespec="seconds"), fastrapi=git_revision(),
     )
     (RESULTS / f"{name}.json").write_text(json.dumps(merged, indent=1, sort_keys=True), encoding="utf-8")
     return merged
@@ -286,6 +286,7 @@ VOLATILE = [
     (re.compile(r"\bport \d+"), "port …"),
 ]
 MAX_KEY = 220
+UNRAISABLE_MARK = "[unraisable, in a finaliser]"
 EXAMPLES = 3
 
 
@@ -294,7 +295,7 @@ def group_key(entry: dict[str, str]) -> str:
     for pattern, replacement in VOLATILE:
         key = pattern.sub(replacement, key)
     if entry.get("cause"):  # an exception raised in a finaliser (pytest reports it as "unraisable")
-        key = group_key({"message": entry["cause"]}) + "  [unraisable, in a finaliser]"
+        key = group_key({"message": entry["cause"]}) + f"  {UNRAISABLE_MARK}"
     return key if len(key) <= MAX_KEY else key[: MAX_KEY - 1] + "…"
 
 
@@ -343,9 +344,13 @@ def md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def versions_line() -> str:
+def git_revision() -> str:
     rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    parts = [f"fastrapi {rev.stdout.strip() or '?'}", f"Python {sys.version.split()[0]}"]
+    return rev.stdout.strip() or "?"
+
+
+def versions_line() -> str:
+    parts = [f"fastrapi {git_revision()}", f"Python {sys.version.split()[0]}"]
     parts += [f"{name} {installed_version(name)}" for name in ("fastapi", "starlette", "pydantic", "pytest")]
     return ", ".join(parts)
 
@@ -357,8 +362,8 @@ def exclusion_lines() -> list[str]:
 
 
 def summary_table(results: dict[str, Results]) -> list[str]:
-    columns = ["run", *OUTCOMES, "modules not collected", "open fds / threads at end", "time (s)", "processes",
-               "jobs", "selection", "finished"]
+    run_facts = ("seconds", "processes", "jobs", "selection", "finished", "fastrapi")
+    columns = ["run", *OUTCOMES, "modules not collected", "open fds / threads at end", "time (s)", *run_facts[1:]]
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for name, data in results.items():
         found = collections.Counter(entry["outcome"] for entry in data["tests"].values())
@@ -366,22 +371,30 @@ def summary_table(results: dict[str, Results]) -> list[str]:
         cells += [str(found[o]) for o in OUTCOMES]
         cells.append(str(len(data.get("collection_errors", {}))))
         cells.append(f"{data.get('open_fds_at_end', '?')} / {data.get('threads_at_end', '?')}")
-        cells += [str(data.get(key, "?")) for key in ("seconds", "processes", "jobs", "selection", "finished")]
+        cells += [str(data.get(key, "?")) for key in run_facts]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
 
-def slowest_files(results: Results, count: int = 12) -> list[str]:
-    """Where the time goes: test time per file, largest first (for choosing a subset that fits a CI budget)."""
-    per_file: collections.Counter[str] = collections.Counter()
+def slowest_files(results: dict[str, Results], count: int = 12) -> list[str]:
+    """Where the time goes: test time (setup + call + teardown) per file and run, the slowest files first (for
+    choosing a subset that fits a CI budget)."""
+    per_run: dict[str, collections.Counter[str]] = {}
     tests_per_file: collections.Counter[str] = collections.Counter()
-    for nodeid, entry in results["tests"].items():
-        per_file[nodeid.split("::", 1)[0]] += entry.get("seconds", 0.0)
-        tests_per_file[nodeid.split("::", 1)[0]] += 1
-    total = sum(per_file.values())
-    lines = [f"Test time (setup + call + teardown) {total:.0f} s over {len(per_file)} files; the slowest:", "",
-             "| file | tests | seconds |", "| --- | ---: | ---: |"]
-    lines += [f"| `{f}` | {tests_per_file[f]} | {t:.1f} |" for f, t in per_file.most_common(count)]
+    for name, data in results.items():
+        per_run[name] = collections.Counter()
+        for nodeid, entry in data["tests"].items():
+            per_run[name][nodeid.split("::", 1)[0]] += entry.get("seconds", 0.0)
+            if name == "baseline":
+                tests_per_file[nodeid.split("::", 1)[0]] += 1
+    slowest = max(per_run.values(), key=lambda c: sum(c.values())).most_common(count)
+    lines = ["| file | tests | " + " | ".join(f"{name} (s)" for name in per_run) + " |",
+             "| --- | ---: |" + " ---: |" * len(per_run),
+             "| all files | " + str(sum(tests_per_file.values())) + " | "
+             + " | ".join(f"{sum(c.values()):.0f}" for c in per_run.values()) + " |"]
+    for file, _ in slowest:
+        lines.append(f"| `{file}` | {tests_per_file[file]} | " + " | ".join(f"{c[file]:.1f}" for c in per_run.values())
+                     + " |")
     return lines + [""]
 
 
@@ -402,6 +415,9 @@ def mode_section(name: str, data: Results, baseline: Results) -> tuple[str, list
         examples = "<br>".join(f"`{n}`" for n in nodeids[:EXAMPLES])
         lines.append(f"| {len(nodeids)} | {md_cell(key)} | {examples} |")
     lines.append("")
+    if any(UNRAISABLE_MARK in key for key, _ in groups):
+        lines += [f"{UNRAISABLE_MARK}: Python warns about an unclosed socket or file when the object is finalised, "
+                  "which may be during a later test than the one that leaked it.", ""]
     gained = sorted(set(passed_ids(data)) - set(baseline_passed))
     if gained:
         examples = ", ".join(f"`{n}`" for n in gained[:10])
@@ -435,7 +451,8 @@ def write_report(path: pathlib.Path, skipped_requirements: list[tuple[str, str]]
             lines += [f"- module `{n}` not collected: {md_cell(group_key(e))}"
                       for n, e in sorted(baseline.get("collection_errors", {}).items())]
             lines.append("")
-        lines += ["## Where the time goes (baseline)", "", *slowest_files(baseline)]
+        lines += ["## Where the time goes", "", "Test time (setup + call + teardown) per file, summed; the wall time "
+                  "in the summary adds pytest's start-up and collection per process.", "", *slowest_files(results)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return summary
