@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -170,3 +171,35 @@ def split_responses(data: bytes) -> list[RawResponse]:
         out.append(RawResponse(status, headers, data[head_end + 4:end]))
         data = data[end:]
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A PostgreSQL server for this test session, from scripts/postgres.sh (stopped at the end, also
+    when tests fail), or the one ``POSTGRES_DSN`` names. Exported as ``POSTGRES_DSN`` to the servers
+    the tests start. Without one: the tests fail under CI=true and skip otherwise."""
+    if os.environ.get("POSTGRES_DSN"):
+        yield os.environ["POSTGRES_DSN"]
+        return
+    # Not under pytest's tmp_path: the server runs as the `postgres` user, which must reach the directory.
+    env = dict(os.environ, FASTRAPI_PG_DIR=os.path.join(tempfile.gettempdir(), f"fastrapi-pg-test-{os.getpid()}"))
+    script = str(ROOT / "scripts" / "postgres.sh")
+    try:
+        started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=900)
+        dsn = started.stdout.strip().removeprefix("export POSTGRES_DSN=").strip("'")
+        reason = "" if started.returncode == 0 and dsn else f"exit {started.returncode}: {started.stderr[-2000:]}"
+    except (OSError, subprocess.TimeoutExpired) as error:
+        reason = str(error)
+    if reason:
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):  # whatever it left behind
+            subprocess.run([script, "stop"], env=env, capture_output=True, timeout=60)
+        message = f"PostgreSQL could not be started by scripts/postgres.sh ({reason})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    os.environ["POSTGRES_DSN"] = dsn
+    try:
+        yield dsn
+    finally:
+        del os.environ["POSTGRES_DSN"]
+        subprocess.run([script, "stop"], env=env, capture_output=True, timeout=60)

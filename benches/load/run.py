@@ -176,10 +176,7 @@ def server_command(server: Server, port: int, args: argparse.Namespace) -> tuple
     elif server.kind in ("fastrapi", "fastrapi-mw"):
         if server.kind == "fastrapi-mw":
             env["FASTRAPI_BENCH_MIDDLEWARE"] = "1"
-        # An in-place build (maturin develop) leaves the extension in python/fastrapi/:
-        # make that tree importable even when the package is not installed.
-        if glob.glob(str(REPO / "python" / "fastrapi" / "_fastrapi*.so")):
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "python"), env.get("PYTHONPATH")]))
+        use_inplace_build(env)
         cmd = [py, "fastrapi_app.py", str(port), server.driver or "auto"]
     elif server.kind == "ceiling":
         binary = ceiling_binary(args)
@@ -191,12 +188,19 @@ def server_command(server: Server, port: int, args: argparse.Namespace) -> tuple
     return ["taskset", "-c", SERVER_CPU, *cmd], env
 
 
+def use_inplace_build(env: dict[str, str]) -> None:
+    """An in-place build (maturin develop) leaves the extension in python/fastrapi/: make that
+    tree importable by a server started with ``env``, even when the package is not installed."""
+    if glob.glob(str(REPO / "python" / "fastrapi" / "_fastrapi*.so")):
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "python"), env.get("PYTHONPATH")]))
+
+
 class RunningServer:
     def __init__(self, server: Server, args: argparse.Namespace, logdir: Path):
         self.server = server
         self.port = free_port()
         self.log_path = logdir / f"{server.key}.log"
-        cmd, env = server_command(server, self.port, args)
+        cmd, env = self.command(args)
         self.cmd = cmd
         self.log = open(self.log_path, "wb")
         # Own session: the pid is also the process-group id, so stop() reaches any children.
@@ -205,6 +209,10 @@ class RunningServer:
             cmd, cwd=APPS, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+
+    def command(self, args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+        """The server's command line and environment (db_run.py serves another app)."""
+        return server_command(self.server, self.port, args)
 
     @property
     def pid(self) -> int:
@@ -562,20 +570,30 @@ class Row:
         return statistics.median(vals) if vals else float("nan")
 
 
-def measured_run(srv: RunningServer, ep: Endpoint, tool: LoadTool, seconds: float) -> RunResult:
-    """One load run, with the server's CPU time and the machine's other load around it."""
-    cpu0, gen0, (tot0, busy0) = tree_cpu_seconds(srv.pid), children_cpu_seconds(), machine_jiffies()
+def no_side_cpu() -> float:
+    return 0.0
+
+
+def measured_run(
+    srv: RunningServer, ep: Endpoint, tool: LoadTool, seconds: float, side_cpu: Any = no_side_cpu
+) -> RunResult:
+    """One load run, with the server's CPU time and the machine's other load around it.
+    ``side_cpu()``: CPU seconds so far of processes that serve the server (db_run.py's database),
+    expected load rather than other load."""
+    cpu0, gen0, side0, (tot0, busy0) = tree_cpu_seconds(srv.pid), children_cpu_seconds(), side_cpu(), machine_jiffies()
     res = tool.run(ep, srv.port, seconds)
-    cpu1, gen1, (tot1, busy1) = tree_cpu_seconds(srv.pid), children_cpu_seconds(), machine_jiffies()
+    cpu1, gen1, side1, (tot1, busy1) = tree_cpu_seconds(srv.pid), children_cpu_seconds(), side_cpu(), machine_jiffies()
     res.cpu_s = cpu1 - cpu0
     wall = (tot1 - tot0) / CLK_TCK / (os.cpu_count() or 1)
     if wall > 0:
-        other = (busy1 - busy0) / CLK_TCK - res.cpu_s - (gen1 - gen0)
+        other = (busy1 - busy0) / CLK_TCK - res.cpu_s - (gen1 - gen0) - (side1 - side0)
         res.other_cores = max(0.0, other / wall)
     return res
 
 
-def measure_endpoint(srv: RunningServer, ep: Endpoint, tool: LoadTool, args: argparse.Namespace, log: Any) -> Row:
+def measure_endpoint(
+    srv: RunningServer, ep: Endpoint, tool: LoadTool, args: argparse.Namespace, log: Any, side_cpu: Any = no_side_cpu
+) -> Row:
     row = Row(srv.server, ep)
     reason = check_endpoint(srv.port, ep)
     if reason:
@@ -589,7 +607,7 @@ def measure_endpoint(srv: RunningServer, ep: Endpoint, tool: LoadTool, args: arg
             row.runs.append(
                 least_noisy_run(
                     srv.proc,
-                    lambda: measured_run(srv, ep, tool, args.duration),
+                    lambda: measured_run(srv, ep, tool, args.duration, side_cpu),
                     lambda res, i=i: (
                         f"    {ep.label} run {i + 1}/{args.runs}: {res.rps:,.0f} req/s, avg {res.avg_ms:.2f} ms, "
                         f"p99 {res.p99_ms:.2f} ms, {res.cpu_us_per_req:.1f} µs CPU/req, "
@@ -627,7 +645,11 @@ def bench_server(
     args: argparse.Namespace,
     logdir: Path,
     log: Any,
+    running: type[RunningServer] = RunningServer,
+    side_cpu: Any = no_side_cpu,
 ) -> list[Row]:
+    """Starts the server (a ``running``), measures each endpoint, stops it (db_run.py passes its
+    own server class and its database's CPU time)."""
     eps = [e for e in endpoints if e.key in server.endpoints]
     if not eps:
         return []
@@ -635,7 +657,7 @@ def bench_server(
     srv: RunningServer | None = None
     try:
         try:
-            srv = RunningServer(server, args, logdir)
+            srv = running(server, args, logdir)
             srv.wait_ready(args.start_timeout)
         except (StartError, OSError) as e:
             reason = f"failed to start: {e}"
@@ -649,7 +671,7 @@ def bench_server(
         if foreign:
             log(f"    port {srv.port} is shared with another process ({foreign}): skipping")
             return [Row(server, e, note=f"port shared with another process ({foreign})") for e in eps]
-        return [measure_endpoint(srv, ep, tool, args, log) for ep in eps]
+        return [measure_endpoint(srv, ep, tool, args, log, side_cpu) for ep in eps]
     finally:
         if srv is not None:
             srv.stop()
@@ -886,11 +908,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--noisy-retries must be in [0, 5]")
     if not 1 <= args.connections <= 10000:
         p.error("--connections must be in [1, 10000]")
-    try:
-        args.server_list = [SERVERS[s.strip()] for s in args.servers.split(",") if s.strip()]
-        args.endpoint_list = [ENDPOINTS[e.strip()] for e in args.endpoints.split(",") if e.strip()]
-    except KeyError as e:
-        p.error(f"unknown name {e}")
+    select_by_name(p, args, SERVERS, ENDPOINTS)
     return args
 
 
@@ -928,6 +946,23 @@ class Report:
     interrupted: bool
 
 
+def rows_json(rows: list[Row]) -> list[dict[str, Any]]:
+    """The rows as the JSON report holds them (shared with db_run.py)."""
+    return [
+        {
+            "server": r.server.key,
+            "endpoint": r.endpoint.key,
+            "ok": r.ok,
+            "note": r.note,
+            "warning": r.warning,
+            "rss_mib": r.rss_mib,
+            "runs": [dataclasses.asdict(x) | {"cpu_us_per_req": x.cpu_us_per_req} for x in r.runs],
+            "ratios": ratios(rows).get((r.server.key, r.endpoint.key), {}),
+        }
+        for r in rows
+    ]
+
+
 def write_report(
     out: Path,
     report: Report,
@@ -961,6 +996,34 @@ def write_report(
     out.with_suffix(".json").write_text(json.dumps(_json_safe(data), indent=1) + "\n")
 
 
+def prepare_machine(log: Any) -> str:
+    """Warns about too few CPUs, makes SIGTERM behave like Ctrl-C (so the finally blocks stop every
+    server) and samples the machine's load: returns a warning for the report if it is busy."""
+    if (os.cpu_count() or 1) < 2:
+        log("warning: fewer than 2 CPUs: server and load generator share a core")
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    busy = cpu_busy_fraction()
+    if busy <= 0.10:
+        return ""
+    busy_note = f"machine was {busy:.0%} busy before the benchmark: other load skews these numbers"
+    log(f"warning: {busy_note}")
+    return busy_note
+
+
+def select_by_name(p: argparse.ArgumentParser, args: argparse.Namespace, servers: dict[str, Any],
+                   endpoints: dict[str, Any]) -> None:
+    """``args.server_list`` and ``args.endpoint_list`` from the comma lists ``--servers`` and ``--endpoints``."""
+    try:
+        args.server_list = [servers[s.strip()] for s in args.servers.split(",") if s.strip()]
+        args.endpoint_list = [endpoints[e.strip()] for e in args.endpoints.split(",") if e.strip()]
+    except KeyError as e:
+        p.error(f"unknown name {e}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
@@ -976,21 +1039,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         log("wrk is not on PATH (run benches/load/setup.sh)")
         return 2
-    if (os.cpu_count() or 1) < 2:
-        log("warning: fewer than 2 CPUs: server and load generator share a core")
-
-    # SIGTERM behaves like Ctrl-C so the finally blocks stop every server.
-    def on_sigterm(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-
-    busy = cpu_busy_fraction()
-    busy_note = ""
-    if busy > 0.10:
-        busy_note = f"machine was {busy:.0%} busy before the benchmark: other load skews these numbers"
-        log(f"warning: {busy_note}")
-
+    busy_note = prepare_machine(log)
     rows: list[Row] = []
     interrupted = False
     started = time.monotonic()
@@ -1022,21 +1071,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.warmup:g} s warm-up; total {time.monotonic() - started:.0f} s"
         )
         settings = {k: getattr(args, k) for k in ("tool", "runs", "duration", "connections", "warmup", "noisy_retries")}
-        json_rows = [
-            {
-                "server": r.server.key,
-                "endpoint": r.endpoint.key,
-                "ok": r.ok,
-                "note": r.note,
-                "warning": r.warning,
-                "rss_mib": r.rss_mib,
-                "runs": [dataclasses.asdict(x) | {"cpu_us_per_req": x.cpu_us_per_req} for x in r.runs],
-                "ratios": ratios(rows).get((r.server.key, r.endpoint.key), {}),
-            }
-            for r in rows
-        ]
         report = Report("# fastrapi load benchmark", cmdline, summary, env, busy_note, interrupted)
-        write_report(out, report, table, ("DESIGN.md §4 targets", targets), render_runs(rows), settings, json_rows)
+        targets_section = ("DESIGN.md §4 targets", targets)
+        write_report(out, report, table, targets_section, render_runs(rows), settings, rows_json(rows))
         log(f"wrote {out} and {out.with_suffix('.json')}")
         if write_chart(rows, out.with_suffix(".png")):
             log(f"wrote {out.with_suffix('.png')}")

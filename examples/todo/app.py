@@ -1,9 +1,13 @@
 """The todo service: ``python -m examples.todo`` serves it, ``/docs`` shows its API."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastrapi import FastAPI
 from fastrapi.middleware.cors import CORSMiddleware
 from fastrapi.middleware.gzip import GZipMiddleware
 
+from .database import create_tables, engine
 from .routers import auth, todos, users
 
 tags_metadata = [
@@ -13,7 +17,17 @@ tags_metadata = [
     {"name": "meta", "description": "Service health."},
 ]
 
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    create_tables(engine)  # in each worker process: the database may be new
+    yield
+    engine.dispose()
+
+
 app = FastAPI(
+    lifespan=lifespan,
     title="Todo API",
     version="1.0.0",
     summary="Todos with users: an example fastrapi service.",

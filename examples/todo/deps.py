@@ -1,21 +1,28 @@
-"""Dependencies shared by the routers: the store, the current user, an owned todo, paging."""
+"""Dependencies shared by the routers: the store, the current user, an owned todo, paging.
+
+The ones that use the database are ``def`` functions: the SQLAlchemy session blocks while it waits
+for the database, and FastAPI runs ``def`` dependencies where blocking is allowed.
+"""
 
 from dataclasses import dataclass
 from typing import Annotated
 
+from sqlalchemy.orm import Session
+
 from fastrapi import Depends, HTTPException, Path, Query, WebSocketException, status
 from fastrapi.security import OAuth2PasswordBearer
 
+from .database import get_session
 from .models import Todo, UserInDB
 from .security import read_access_token
-from .store import Store, store
+from .store import Store
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="auth/token")
 
 
-def get_store() -> Store:
-    """The store; tests can swap it with ``app.dependency_overrides[get_store]``."""
-    return store
+def get_store(session: Annotated[Session, Depends(get_session)]) -> Store:
+    """The store, in this request's database session."""
+    return Store(session)
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
@@ -26,7 +33,7 @@ def _user_for_token(token: str | None, store: Store) -> UserInDB | None:
     return store.get_user(username) if username else None
 
 
-async def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], store: StoreDep) -> UserInDB:
+def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], store: StoreDep) -> UserInDB:
     user = _user_for_token(token, store)
     if user is None:
         raise HTTPException(
@@ -40,7 +47,7 @@ async def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], store:
 CurrentUser = Annotated[UserInDB, Depends(get_current_user)]
 
 
-async def get_owned_todo(todo_id: Annotated[int, Path(ge=1)], user: CurrentUser, store: StoreDep) -> Todo:
+def get_owned_todo(todo_id: Annotated[int, Path(ge=1)], user: CurrentUser, store: StoreDep) -> Todo:
     """The todo in the path: 404 if there is none, 403 if it is someone else's."""
     todo = store.get_todo(todo_id)
     if todo is None:
@@ -53,7 +60,7 @@ async def get_owned_todo(todo_id: Annotated[int, Path(ge=1)], user: CurrentUser,
 OwnedTodo = Annotated[Todo, Depends(get_owned_todo)]
 
 
-async def get_websocket_user(store: StoreDep, token: Annotated[str | None, Query()] = None) -> UserInDB:
+def get_websocket_user(store: StoreDep, token: Annotated[str | None, Query()] = None) -> UserInDB:
     """Browsers cannot set headers on a WebSocket, so the token comes as ``?token=``."""
     user = _user_for_token(token, store)
     if user is None:

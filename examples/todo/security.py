@@ -2,7 +2,8 @@
 
 A token is ``base64(username:expires).base64(hmac_sha256(SECRET_KEY, username:expires))``: the
 server can check it without storing it, like a minimal JWT. Set ``TODO_SECRET_KEY`` to keep
-tokens valid across restarts; by default a random key is made at start-up.
+tokens valid across restarts; by default a random key is made at start-up (on import, before
+fastrapi forks its worker processes, so they all share it).
 """
 
 import base64

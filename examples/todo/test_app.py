@@ -2,18 +2,36 @@
 
 tests/test_example_todo.py runs them twice: as they are, and with every ``fastrapi`` import
 turned into ``fastapi``, against FastAPI and Starlette's TestClient.
+
+They use a SQLite database of their own, in a temporary directory, in place of the app's
+(``app.dependency_overrides[get_session]``).
 """
 
 import gzip
 import itertools
+import tempfile
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 
 from fastrapi import WebSocketDisconnect
 from fastrapi.testclient import TestClient
 
 from .app import app
+from .database import create_db_engine, create_tables, get_session
 
+_database_dir = tempfile.TemporaryDirectory(prefix="todo-test-")  # removed when the tests exit
+test_engine = create_db_engine(f"sqlite:///{_database_dir.name}/todo.db")
+create_tables(test_engine)
+TestSession = sessionmaker(test_engine)
+
+
+def get_test_session():
+    with TestSession() as session:
+        yield session
+
+
+app.dependency_overrides[get_session] = get_test_session
 client = TestClient(app)
 
 _numbers = itertools.count(1)
@@ -21,7 +39,7 @@ PASSWORD = "correct horse battery"
 
 
 def new_username(prefix: str) -> str:
-    """Usernames are unique per test: the tests share one store."""
+    """Usernames are unique per test: the tests share one database."""
     return f"{prefix}_{next(_numbers)}"
 
 

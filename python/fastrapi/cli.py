@@ -4,6 +4,7 @@
     fastrapi run mypackage.main:app          # module:attribute (a fastrapi, FastAPI or any ASGI app)
     fastrapi run mypackage.main:create_app --factory
     fastrapi dev main.py                     # = run --reload (one worker, restart on *.py changes)
+    fastrapi doctor --workers 4              # what on this host blocks or limits those options
 """
 
 from __future__ import annotations
@@ -150,6 +151,10 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--log-level", default="info", choices=list(_LOG_LEVELS), help="level of fastrapi's logs")
         cmd.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
                          help="log each request on the fastrapi.access logger (default: on)")
+    from fastrapi import _doctor
+
+    doctor_help = "check this host (kernel, io_uring, limits) for the given options"
+    _doctor.add_arguments(commands.add_parser("doctor", help=doctor_help, description=doctor_help))
     return parser
 
 
@@ -255,6 +260,10 @@ def _stop_child(child: subprocess.Popen[bytes]) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    if args.command == "doctor":
+        from fastrapi import _doctor
+
+        return _doctor.main(args)
     try:
         if args.reload:
             return _reload(args, argv)

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/token", response_model=Token)
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], store: StoreDep) -> Token:
+def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], store: StoreDep) -> Token:
     user = store.get_user(form.username)
     password_ok = verify_password(form.password, user.hashed_password if user else DUMMY_HASH)
     if user is None or not password_ok:

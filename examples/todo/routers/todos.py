@@ -1,12 +1,17 @@
-"""Your todos: list (filtered, paged), create, read, update, delete, and a WebSocket of changes."""
+"""Your todos: list (filtered, paged), create, read, update, delete, and a WebSocket of changes.
+
+The HTTP endpoints are ``def``: they use the store's blocking database session.
+"""
 
 import asyncio
 from typing import Annotated, Any
 
 from fastrapi import APIRouter, Depends, Query, Response, WebSocket, status
+from fastrapi.concurrency import run_in_threadpool
 
 from ..deps import CurrentUser, OwnedTodo, PageDep, StoreDep, get_websocket_user
 from ..models import Priority, Todo, TodoCreate, TodoUpdate, UserInDB
+from ..store import POLL_SECONDS, watchers
 
 router = APIRouter(
     prefix="/todos",
@@ -16,7 +21,7 @@ router = APIRouter(
 
 
 @router.get("", response_model=list[Todo])
-async def list_todos(
+def list_todos(
     user: CurrentUser,
     store: StoreDep,
     page: PageDep,
@@ -26,13 +31,15 @@ async def list_todos(
     q: Annotated[str | None, Query(max_length=100, description="Text to find in the title")] = None,
 ) -> list[Todo]:
     """Your todos, oldest first; ``X-Total-Count`` is the number matching the filters."""
-    todos = store.list_todos(user.username, done=done, priority=priority, q=q)
-    response.headers["X-Total-Count"] = str(len(todos))
-    return todos[page.skip : page.skip + page.limit]
+    total, todos = store.list_todos(
+        user.username, done=done, priority=priority, q=q, skip=page.skip, limit=page.limit
+    )
+    response.headers["X-Total-Count"] = str(total)
+    return todos
 
 
 @router.post("", response_model=Todo, status_code=status.HTTP_201_CREATED)
-async def create_todo(todo: TodoCreate, user: CurrentUser, store: StoreDep, response: Response) -> Todo:
+def create_todo(todo: TodoCreate, user: CurrentUser, store: StoreDep, response: Response) -> Todo:
     created = store.add_todo(user.username, todo)
     response.headers["Location"] = f"/todos/{created.id}"
     return created
@@ -48,12 +55,12 @@ async def read_todo(todo: OwnedTodo) -> Todo:
 
 
 @router.patch("/{todo_id}", response_model=Todo)
-async def update_todo(changes: TodoUpdate, todo: OwnedTodo, store: StoreDep) -> Todo:
+def update_todo(changes: TodoUpdate, todo: OwnedTodo, store: StoreDep) -> Todo:
     return store.update_todo(todo, changes.model_dump(exclude_unset=True, exclude_none=True))
 
 
 @router.delete("/{todo_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_todo(todo: OwnedTodo, store: StoreDep) -> None:
+def delete_todo(todo: OwnedTodo, store: StoreDep) -> None:
     store.delete_todo(todo)
 
 
@@ -61,20 +68,30 @@ async def delete_todo(todo: OwnedTodo, store: StoreDep) -> None:
 async def todo_events(
     websocket: WebSocket, user: Annotated[UserInDB, Depends(get_websocket_user)], store: StoreDep
 ) -> None:
-    """``ws://.../todos/ws?token=...``: one JSON message (a ``TodoEvent``) per change to your todos."""
-    queue = store.subscribe(user.username)  # before accepting: no change is missed after connecting
+    """``ws://.../todos/ws?token=...``: one JSON message (a ``TodoEvent``) per change to your todos,
+    made through any worker process."""
+    # Before accepting: no change is missed after connecting.
+    seen = await run_in_threadpool(store.last_event_id)
+    woken = watchers.add(user.username)
 
     async def wait_for_disconnect() -> None:
         message: dict[str, Any] = {}
         while message.get("type") != "websocket.disconnect":
             message = await websocket.receive()  # what the client sends is ignored
-        queue.put_nowait(None)
 
     await websocket.accept()
-    watcher = asyncio.ensure_future(wait_for_disconnect())
+    disconnected = asyncio.ensure_future(wait_for_disconnect())
     try:
-        while (event := await queue.get()) is not None:
-            await websocket.send_json(event)
+        while not disconnected.done():
+            woken.clear()
+            events = await run_in_threadpool(store.events_after, user.username, seen)
+            for event_id, message in events:
+                await websocket.send_json(message)
+                seen = event_id
+            # A change made in this process wakes us; one made in another is found by the next poll.
+            wake = asyncio.ensure_future(woken.wait())
+            await asyncio.wait({wake, disconnected}, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            wake.cancel()
     finally:
-        watcher.cancel()
-        store.unsubscribe(queue)
+        disconnected.cancel()
+        watchers.remove(woken)

@@ -10,7 +10,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.post("", response_model=User, status_code=status.HTTP_201_CREATED)
-async def register(new_user: UserCreate, store: StoreDep) -> UserInDB:
+def register(new_user: UserCreate, store: StoreDep) -> UserInDB:
     user = UserInDB(
         username=new_user.username, full_name=new_user.full_name, hashed_password=hash_password(new_user.password)
     )
