@@ -216,6 +216,7 @@ PARAMS_REQUESTS: list[tuple[str, str, dict]] = [
     ("POST", "/item", {"content": b"{bad json", "headers": {"content-type": "application/json"}}),
     ("POST", "/item", {"content": b'{"name": "abc", "price": NaN}', "headers": {"content-type": "application/json"}}),
     ("POST", "/item", {"content": b"", "headers": {"content-type": "application/json"}}),
+    ("POST", "/item", {"content": b"{\"name\": \"\xff\xfe\"}", "headers": {"content-type": "application/json"}}),
     ("POST", "/item", {"content": b'{"name": "abc", "price": 2}', "headers": {"content-type": "text/plain"}}),
     ("POST", "/item", {"content": b'{"name": "abc", "price": 2}'}),
     ("POST", "/item-embed", {"json": {"item": _ITEM}}),

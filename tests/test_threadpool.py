@@ -68,8 +68,11 @@ def test_auto_brings_a_fast_endpoint_back_inline(serve_app) -> None:  # type: ig
     server = serve_app(MODULE, "plain")
     assert _get(server, "/block", params={"seconds": 0.05}).json()["on_core"] is True
     assert _get(server, "/block", params={"seconds": 0}).json()["on_core"] is False
-    # After a streak of fast calls in the pool it runs inline again.
-    places = [_get(server, "/block", params={"seconds": 0}).json()["on_core"] for _ in range(20)]
+    # After a streak of fast calls in the pool it runs inline again (a busy machine may break a
+    # streak now and then: allow many calls, expect the move back).
+    places = []
+    while True not in places and len(places) < 300:
+        places.append(_get(server, "/block", params={"seconds": 0}).json()["on_core"])
     assert places[-1] is True and False in places
 
 

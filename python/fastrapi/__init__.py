@@ -1,41 +1,47 @@
-"""fastrapi: FastAPI applications on a Rust, io_uring, thread-per-core server.
+"""fastrapi: FastAPI applications on a Rust, io_uring, thread-per-core runtime.
 
-Change ``from fastapi import FastAPI`` to ``from fastrapi import FastAPI`` and call
-``app.serve()``.
+``fastrapi run main:app`` serves an unchanged FastAPI (or any ASGI) app; so does
+``fastrapi.serve(app)``. ``from fastrapi import FastAPI`` is FastAPI's own class plus ``serve()``,
+and every other ``fastrapi.*`` name is FastAPI's or Starlette's own object (see ``_alias``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastrapi import status as status
-from fastrapi.applications import FastAPI as FastAPI
-from fastrapi.applications import FastrAPI as FastrAPI
-from fastrapi.background import BackgroundTasks as BackgroundTasks
-from fastrapi.datastructures import UploadFile as UploadFile
-from fastrapi.exceptions import HTTPException as HTTPException
-from fastrapi.exceptions import WebSocketException as WebSocketException
-from fastrapi.param_functions import Body as Body
-from fastrapi.param_functions import Cookie as Cookie
-from fastrapi.param_functions import Depends as Depends
-from fastrapi.param_functions import File as File
-from fastrapi.param_functions import Form as Form
-from fastrapi.param_functions import Header as Header
-from fastrapi.param_functions import Path as Path
-from fastrapi.param_functions import Query as Query
-from fastrapi.param_functions import Security as Security
-from fastrapi.requests import Request as Request
-from fastrapi.responses import Response as Response
-from fastrapi.routing import APIRouter as APIRouter
-from fastrapi.websockets import WebSocket as WebSocket
-from fastrapi.websockets import WebSocketDisconnect as WebSocketDisconnect
+from fastapi import BackgroundTasks as BackgroundTasks
+from fastapi import Body as Body
+from fastapi import Cookie as Cookie
+from fastapi import Depends as Depends
+from fastapi import File as File
+from fastapi import Form as Form
+from fastapi import Header as Header
+from fastapi import HTTPException as HTTPException
+from fastapi import Path as Path
+from fastapi import Query as Query
+from fastapi import Request as Request
+from fastapi import Response as Response
+from fastapi import Security as Security
+from fastapi import UploadFile as UploadFile
+from fastapi import WebSocket as WebSocket
+from fastapi import WebSocketDisconnect as WebSocketDisconnect
+from fastapi import WebSocketException as WebSocketException
+from fastapi import status as status
+from fastapi.routing import APIRouter as APIRouter
+
+from fastrapi import _alias
+
+_alias.install()
+
+from fastrapi.applications import FastAPI as FastAPI  # noqa: E402
+from fastrapi.applications import FastrAPI as FastrAPI  # noqa: E402
 
 __version__ = "0.1.0"
 
 
 def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
-    """Serve ``app`` — a fastrapi app, or any ASGI 3 application (Starlette, FastAPI, a bare
-    ``async def app(scope, receive, send)``) — until SIGINT/SIGTERM. Options as ``FastAPI.serve``."""
+    """Serve ``app`` — a FastAPI app (``fastapi.FastAPI`` or ``fastrapi.FastAPI``), or any ASGI 3
+    application — until SIGINT/SIGTERM. Options as ``FastAPI.serve``."""
     from fastrapi._server import serve as serve_app
 
     serve_app(app, host=host, port=port, **options)

@@ -58,6 +58,9 @@ def run_worker(
     config: ServerConfig,
     stop_fd: int | None = None,
     asgi_state: dict[str, Any] | None = None,
+    root_path: str = "",
+    prefix_path: bool = True,
+    asgi_client: tuple[str, int] | None = None,
 ) -> None: ...
 def resolve_driver(driver: str) -> str: ...
 def set_parent_death_signal(signal: int) -> None: ...

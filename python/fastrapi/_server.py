@@ -18,14 +18,12 @@ import threading
 import time
 import traceback
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastrapi import _fastrapi, concurrency
-from fastrapi._asgi import NO_NATIVE_ROUTES, lifespan_of, lifespan_tasks
+from fastrapi._asgi import lifespan_of, lifespan_tasks
+from fastrapi._compiler import compile_app
 from fastrapi._loop import CoreLoop
-
-if TYPE_CHECKING:
-    from fastrapi.applications import FastAPI
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 access_logger = logging.getLogger("fastrapi.access")
@@ -61,30 +59,7 @@ def _reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
 
 
 class _Lifespan:
-    """Runs the app's lifespan context and startup/shutdown handlers on a worker's loop."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self._context: Any = None
-        self.asgi_state: dict[str, Any] | None = None
-
-    async def startup(self) -> None:
-        if self.app.lifespan is not None:
-            self._context = self.app.lifespan(self.app)
-            state = await self._context.__aenter__()
-            if state:
-                for key, value in dict(state).items():
-                    setattr(self.app.state, key, value)
-        await self.app.router.startup()
-
-    async def shutdown(self) -> None:
-        await self.app.router.shutdown()
-        if self._context is not None:
-            await self._context.__aexit__(None, None, None)
-
-
-class _AsgiLifespan:
-    """The ASGI lifespan protocol of any other ASGI app; its state goes into every scope."""
+    """The app's ASGI lifespan protocol on a worker's loop; its state goes into every scope."""
 
     def __init__(self, app: Any) -> None:
         self._context = lifespan_of(app)(app)
@@ -95,22 +70,6 @@ class _AsgiLifespan:
 
     async def shutdown(self) -> None:
         await self._context.__aexit__(None, None, None)
-
-
-def is_native_app(app: Any) -> bool:
-    """A fastrapi app, served by its route plans (any other ASGI app is called over ASGI)."""
-    from fastrapi.applications import FastAPI
-
-    return isinstance(app, FastAPI)
-
-
-def build_core(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
-    """What the Rust core serves for ``app``; made once, before workers start."""
-    if is_native_app(app):
-        return app.build_core(sync_mode)  # type: ignore[no-any-return]
-    if not callable(app):
-        raise TypeError(f"{app!r} is not an ASGI application")
-    return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,13 +94,14 @@ def run_worker_here(
 ) -> int:
     """Run one worker on the calling thread. Returns the exit status for the process."""
     python = python or PythonOptions()
-    core = build_core(app, python.sync_mode)
     concurrency.default_mode = python.sync_mode
     loop = CoreLoop()
-    lifespan: _Lifespan | _AsgiLifespan = _Lifespan(app) if is_native_app(app) else _AsgiLifespan(app)
+    lifespan = _Lifespan(app)
     try:
         loop.run_until_complete(concurrency.configure(python.threadpool_size))
         loop.run_until_complete(lifespan.startup())
+        # After the startup: extensions edit routes there (fastapi-pagination, for one).
+        core = compile_app(app, python.sync_mode)
     except BaseException:
         traceback.print_exc()
         print("fastrapi: application startup failed; exiting", file=sys.stderr, flush=True)
@@ -215,7 +175,8 @@ def serve(
         raise ValueError("mode must be 'auto', 'processes' or 'threads'")
     _default_logging()
     python = PythonOptions.pop_from(options)
-    build_core(app, python.sync_mode)  # analyse every route once, before any fork
+    if not callable(app):
+        raise TypeError(f"{app!r} is not an ASGI application")
     driver_name = _fastrapi.resolve_driver(driver)
     reservation, port = _reserve_port(host, port)
     shown_host = f"[{host}]" if ":" in host else host

@@ -185,10 +185,9 @@ def _run(args: argparse.Namespace) -> int:
             return 0  # the supervisor is already gone
     _configure_logging(args.log_level)
     app, where = discover_app(args.path, args.app, factory=args.factory)
-    from fastrapi._server import is_native_app, serve
+    from fastrapi._server import serve
 
-    kind = "" if is_native_app(app) else " (ASGI)"
-    print(f"fastrapi: app {where}{kind}", flush=True)
+    print(f"fastrapi: app {where}", flush=True)
     serve(app, host=args.host, port=args.port, workers=args.workers, driver=args.driver, **_serve_options(args))
     return 0
 

@@ -13,11 +13,12 @@ callable, ``serve(sync_mode=...)`` for the whole app.
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
+from fastapi.concurrency import *  # noqa: F403  (this module stands for FastAPI's)
+from fastapi.concurrency import contextmanager_in_threadpool
 
 from fastrapi._fastrapi import SyncPolicy
 
@@ -28,43 +29,6 @@ SYNC_MODES = ("auto", "inline", "threadpool")
 # The app-wide mode of this worker (set by `serve`); a callable's own `sync_mode` wins.
 default_mode = "auto"
 _policies: dict[int, tuple[Any, SyncPolicy]] = {}
-
-
-async def run_in_threadpool(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
-
-
-class _StopIteration(Exception):
-    pass
-
-
-def _next(iterator: Iterator[T]) -> T:
-    try:
-        return next(iterator)
-    except StopIteration:
-        raise _StopIteration from None
-
-
-async def iterate_in_threadpool(iterator: Iterable[T]) -> AsyncIterator[T]:
-    as_iterator = iter(iterator)
-    while True:
-        try:
-            yield await run_in_threadpool(_next, as_iterator)
-        except _StopIteration:
-            break
-
-
-@contextlib.asynccontextmanager
-async def contextmanager_in_threadpool(cm: Any) -> AsyncIterator[Any]:
-    value = await run_in_threadpool(cm.__enter__)
-    try:
-        yield value
-    except Exception as exc:
-        ok = bool(await run_in_threadpool(cm.__exit__, type(exc), exc, exc.__traceback__))
-        if not ok:
-            raise
-    else:
-        await run_in_threadpool(cm.__exit__, None, None, None)
 
 
 def sync_mode(mode: str) -> Callable[[F], F]:

@@ -1,9 +1,10 @@
-"""``TestClient``: FastAPI's (Starlette's) test client, served by a real fastrapi worker.
+"""``TestClient``: Starlette's test client API, served by a real fastrapi worker.
 
 The client is an ``httpx.Client``. Its requests go, over loopback, to a private worker that runs
-the app on a thread of the test process, so a test exercises the same Rust request path as
-``app.serve()`` — while the app still sees ``http://testserver`` and the ``client`` address the
-test asked for. ``with TestClient(app) as client:`` runs the lifespan (startup and shutdown
+the app (any ASGI app: FastAPI, Starlette, ...) on a thread of the test process, so a test
+exercises the same request path as ``fastrapi.serve()`` — while the app still sees
+``http://testserver``, the ``client`` address and the ``root_path`` the test asked for.
+``with TestClient(app) as client:`` runs the lifespan (startup and shutdown
 handlers) on the worker's event loop; without ``with``, the worker starts at the first request
 without the lifespan, as in Starlette, and stops at ``close()`` or interpreter exit.
 
@@ -26,7 +27,6 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from fastrapi import _fastrapi, _testing
-from fastrapi.applications import FastAPI
 
 try:
     import httpx
@@ -64,12 +64,14 @@ def _stop_all() -> None:
 class _Worker:
     """One fastrapi worker for ``app`` on a thread of this process, on 127.0.0.1, a free port."""
 
-    def __init__(self, app: FastAPI, observer: _testing.WorkerObserver, *, lifespan: bool) -> None:
+    def __init__(self, app: Any, observer: _testing.WorkerObserver, *, lifespan: bool) -> None:
         self.app = app
         self.observer = observer
         self.lifespan = lifespan
         self.port = 0
         self.startup_error: BaseException | None = None
+        # The lifespan's state, as the client's `app_state` shows it.
+        self.app_state: dict[str, Any] = {}
         self.shutdown_error: BaseException | None = None
         self.worker_error: BaseException | None = None
         self._started = threading.Event()
@@ -80,7 +82,6 @@ class _Worker:
     def start(self) -> None:
         from fastrapi._server import _reserve_port
 
-        core = self.app.build_core()  # route errors surface here, in the test
         self._reservation, self.port = _reserve_port("127.0.0.1", 0)
         try:
             config = _fastrapi.ServerConfig(
@@ -96,7 +97,7 @@ class _Worker:
             raise
         self._stop, theirs = socket.socketpair()
         self._thread = threading.Thread(
-            target=self._run, args=(core, config, theirs), name="fastrapi-testclient-worker", daemon=True
+            target=self._run, args=(config, theirs), name="fastrapi-testclient-worker", daemon=True
         )
         self._thread.start()
         self._started.wait()
@@ -119,8 +120,9 @@ class _Worker:
                 time.sleep(0.005)
         _running.add(self)
 
-    def _run(self, core: Any, config: Any, stop: socket.socket) -> None:
+    def _run(self, config: Any, stop: socket.socket) -> None:
         from fastrapi._asgi import lifespan_tasks
+        from fastrapi._compiler import compile_app
         from fastrapi._loop import CoreLoop
         from fastrapi._server import _Lifespan
 
@@ -129,17 +131,22 @@ class _Worker:
         loop = CoreLoop()
         lifespan = _Lifespan(self.app)
         try:
-            if self.lifespan:
-                try:
+            try:
+                if self.lifespan:
                     loop.run_until_complete(lifespan.startup())
-                except BaseException as exc:
-                    self.startup_error = exc
-                    stop.close()
-                    return
+                core = compile_app(self.app)
+            except BaseException as exc:
+                self.startup_error = exc
+                stop.close()
+                return
+            self.app_state.update(lifespan.asgi_state or {})
             self._started.set()
             loop.fastrapi_enter()
             try:
-                _fastrapi.run_worker(core, loop, config, stop.detach())
+                _fastrapi.run_worker(
+                    core, loop, config, stop.detach(), asgi_state=lifespan.asgi_state,
+                    root_path=self.observer.root_path, prefix_path=False, asgi_client=self.observer.client,
+                )
             except BaseException as exc:
                 self.worker_error = exc
                 traceback.print_exc()
@@ -182,7 +189,7 @@ class _TestClientTransport(httpx.BaseTransport):
 
     def __init__(
         self,
-        app: FastAPI,
+        app: Any,
         raise_server_exceptions: bool = True,
         root_path: str = "",
         *,
@@ -282,8 +289,8 @@ class TestClient(httpx.Client):
     ) -> None:
         if backend != "asyncio":
             raise ValueError("fastrapi runs apps on asyncio only")
-        if not isinstance(app, FastAPI):
-            app = _wrap_asgi(app)
+        if not callable(app):
+            raise TypeError(f"TestClient needs an ASGI application, not {type(app).__name__}")
         self.app = app
         self.app_state: dict[str, Any] = {}
         self._test_transport = _TestClientTransport(
@@ -312,6 +319,9 @@ class TestClient(httpx.Client):
     def __enter__(self) -> TestClient:
         """Start the app's worker with its lifespan (startup handlers have run on return)."""
         self._test_transport.start(lifespan=True)
+        worker = self._test_transport._worker
+        if worker is not None:
+            self.app_state = worker.app_state
         return self
 
     def __exit__(self, *args: Any) -> None:
@@ -345,7 +355,7 @@ class WebSocketTestSession:
             raise RuntimeError(
                 "TestClient.websocket_connect needs the websockets package: pip install websockets"
             ) from None
-        from fastrapi.websockets import WebSocketDisconnect
+        from starlette.websockets import WebSocketDisconnect
 
         worker, _ = self._transport._ensure_started()
         uri = str(self._request.url.copy_with(scheme="ws"))  # loopback, plain: also for an https base_url
@@ -383,7 +393,7 @@ class WebSocketTestSession:
         finally:
             if self._opener is not None:
                 self._opener.__exit__(None, None, None)
-        from fastrapi.websockets import WebSocketDisconnect
+        from starlette.websockets import WebSocketDisconnect
 
         exc = self._transport.observer.take_exception()
         if exc is not None and self._transport.raise_server_exceptions and not isinstance(exc, WebSocketDisconnect):
@@ -426,7 +436,7 @@ class WebSocketTestSession:
         return {"type": "websocket.send", "bytes": bytes(data)}
 
     def _receive_data(self) -> dict[str, Any]:
-        from fastrapi.websockets import WebSocketDisconnect
+        from starlette.websockets import WebSocketDisconnect
 
         message = self.receive()
         if message["type"] == "websocket.close":
@@ -442,14 +452,3 @@ class WebSocketTestSession:
     def receive_json(self, mode: str = "text") -> Any:
         message = self._receive_data()
         return json.loads(message["text"] if mode == "text" else message["bytes"].decode("utf-8"))
-
-
-def _wrap_asgi(app: Any) -> FastAPI:
-    """Another ASGI application: served through the ASGI bridge, its lifespan included."""
-    from fastrapi._asgi import lifespan_of
-
-    if not callable(app):
-        raise TypeError(f"TestClient needs a FastAPI app or an ASGI application, not {type(app).__name__}")
-    wrapper = FastAPI(lifespan=lifespan_of(app), openapi_url=None, docs_url=None, redoc_url=None)
-    wrapper.mount("", app)
-    return wrapper

@@ -475,6 +475,8 @@ pub struct LateFailure;
 #[pymethods]
 impl LateFailure {
     fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) -> PyResult<()> {
+        // A test client waits for an app's background work as Starlette's does.
+        py.import("fastrapi._testing")?.call_method1("background_done", (task,))?;
         if task.call_method0("cancelled")?.is_truthy()? {
             return Ok(());
         }
@@ -489,8 +491,12 @@ impl LateFailure {
 /// Lets `task` finish on its own; a failure is still logged.
 pub fn detach(task: crate::python::aio::PendingTask) {
     Python::attach(|py| {
-        let added = Bound::new(py, LateFailure)
-            .and_then(|logger| task.task.bind(py).call_method1("add_done_callback", (logger,)));
+        let task = task.task.bind(py);
+        let added = py
+            .import("fastrapi._testing")
+            .and_then(|testing| testing.call_method1("background_expected", (task,)))
+            .and_then(|_| Bound::new(py, LateFailure))
+            .and_then(|logger| task.call_method1("add_done_callback", (logger,)));
         if let Err(e) = added {
             e.print(py);
         }

@@ -19,6 +19,20 @@ pub struct ScopeBase {
     /// The lifespan's state; each request gets a shallow copy, as uvicorn gives it.
     state: Py<PyDict>,
     root_path: Py<PyString>,
+    /// uvicorn puts the root path in front of `path` and `raw_path` too (Starlette's test client
+    /// does not).
+    prefix_path: bool,
+    /// `scope["client"]` for every request instead of the peer's address (a test client's).
+    client: Option<Py<PyAny>>,
+}
+
+/// How the scopes of one worker look beyond the request itself.
+pub struct ScopeOptions {
+    /// Offer `http.response.pathsend`.
+    pub pathsend: bool,
+    pub root_path: String,
+    pub prefix_path: bool,
+    pub client: Option<Py<PyAny>>,
 }
 
 pub fn address(py: Python<'_>, addr: SocketAddr) -> PyResult<Py<PyAny>> {
@@ -28,7 +42,7 @@ pub fn address(py: Python<'_>, addr: SocketAddr) -> PyResult<Py<PyAny>> {
 }
 
 impl ScopeBase {
-    pub fn new(py: Python<'_>, local: SocketAddr, state: Py<PyDict>, root_path: &str) -> PyResult<ScopeBase> {
+    pub fn new(py: Python<'_>, local: SocketAddr, state: Py<PyDict>, options: ScopeOptions) -> PyResult<ScopeBase> {
         let asgi = |spec: &str| -> PyResult<Py<PyDict>> {
             let dict = PyDict::new(py);
             dict.set_item("version", "3.0")?;
@@ -36,15 +50,27 @@ impl ScopeBase {
             Ok(dict.unbind())
         };
         let http_extensions = PyDict::new(py);
-        http_extensions.set_item("http.response.pathsend", PyDict::new(py))?;
+        if options.pathsend {
+            http_extensions.set_item("http.response.pathsend", PyDict::new(py))?;
+        }
         Ok(ScopeBase {
             asgi_http: asgi("2.4")?,
             asgi_websocket: asgi("2.4")?,
             http_extensions: http_extensions.unbind(),
             server: address(py, local)?,
             state,
-            root_path: PyString::new(py, root_path).unbind(),
+            root_path: PyString::new(py, &options.root_path).unbind(),
+            prefix_path: options.prefix_path,
+            client: options.client,
         })
+    }
+
+    /// `scope["client"]` for a connection from `peer`.
+    pub fn client(&self, py: Python<'_>, peer: SocketAddr) -> PyResult<Py<PyAny>> {
+        match &self.client {
+            Some(client) => Ok(client.clone_ref(py)),
+            None => address(py, peer),
+        }
     }
 
     /// The scope of an HTTP request (`kind` "http") or a WebSocket handshake ("websocket").
@@ -58,7 +84,7 @@ impl ScopeBase {
         let scope = PyDict::new(py);
         let root_path = self.root_path.bind(py);
         let path = decode_path(head.path);
-        let (path, raw_path) = if root_path.is_empty()? {
+        let (path, raw_path) = if !self.prefix_path || root_path.is_empty()? {
             (PyString::new(py, &path), PyBytes::new(py, head.path.as_bytes()))
         } else {
             // uvicorn prefixes both with the root path.

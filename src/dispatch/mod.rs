@@ -62,10 +62,7 @@ impl CallContext<'_> {
     }
 }
 
-/// Whether the app's ASGI callable serves this request (no native route takes it).
-pub fn is_asgi(app: &CompiledApp, head: &Head<'_>) -> bool {
-    app.asgi.is_some() && !native::routes(app, head)
-}
+pub use native::{classify, Classified};
 
 /// One request as the dispatcher sees it.
 pub struct Request<'r, 'b> {
@@ -73,6 +70,8 @@ pub struct Request<'r, 'b> {
     pub body: &'r [u8],
     /// The body, when a large upload was written to a temporary file instead (`body` is empty).
     pub spooled: Option<&'r std::fs::File>,
+    /// A `StaticFiles` file found while classifying the request.
+    pub static_hit: Option<native::StaticHit>,
 }
 
 pub enum Dispatched {
@@ -96,7 +95,7 @@ impl Pending {
 }
 
 /// Answers one request whose head and body are complete, through the app's native middleware.
-pub fn dispatch(ctx: &CallContext, request: &Request) -> Dispatched {
+pub fn dispatch(ctx: &CallContext, request: Request) -> Dispatched {
     let middleware = &ctx.app.middleware;
     if middleware.is_empty() {
         return native::route(ctx, request);

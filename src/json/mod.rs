@@ -105,6 +105,10 @@ impl<'a, 'py> JsonEncoder<'a, 'py> {
         out.push(b'{');
         let mut first = true;
         for (key, value) in dict.iter() {
+            if self.fallback.is_some() && is_sqlalchemy_state(&key) {
+                // FastAPI's `jsonable_encoder(sqlalchemy_safe=True)` leaves these out.
+                continue;
+            }
             if !first {
                 out.push(b',');
             }
@@ -371,4 +375,9 @@ pub fn dumps<'py>(
     let mut out = Vec::new();
     JsonEncoder::new(default).encode(obj, &mut out)?;
     Ok(pyo3::types::PyBytes::new(obj.py(), &out))
+}
+
+/// A `str` key starting with `_sa` (SQLAlchemy's instance state).
+fn is_sqlalchemy_state(key: &Bound<'_, PyAny>) -> bool {
+    key.cast::<PyString>().is_ok_and(|k| k.to_str().is_ok_and(|k| k.starts_with("_sa")))
 }

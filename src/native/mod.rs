@@ -23,8 +23,8 @@ use crate::python::request::RequestData;
 use crate::python::CompiledApp;
 use crate::router::{decode_path, Lookup};
 
-pub use pyresponse::exception_response;
-use pyresponse::{py_response, serve_static};
+use pyresponse::py_response;
+pub use pyresponse::{exception_response, StaticHit};
 
 /// What a response depends on of its request, kept while an endpoint's task runs.
 #[derive(Default)]
@@ -60,25 +60,54 @@ pub fn spools(app: &CompiledApp, head: &Head<'_>) -> bool {
     }
 }
 
-/// Whether a native route (or a 405 of one) answers this request.
-pub fn routes(app: &CompiledApp, head: &Head<'_>) -> bool {
-    !app.routes.is_empty()
-        && app.router.lookup(&decode_path(head.path), head.method, head.method_str) != Lookup::NotFound
+/// Which path serves a request.
+pub enum Classified {
+    /// A native plan, a routing error Rust answers, or (with a file) a `StaticFiles` hit.
+    Native(Option<StaticHit>),
+    /// The app's ASGI callable.
+    Asgi,
+}
+
+/// Decides, from the head alone, whether the native table or the app's ASGI callable answers.
+/// An app without a table is all ASGI; a route the table keeps only for its order goes to ASGI,
+/// unless it is a `StaticFiles` mount whose file Rust finds itself.
+pub fn classify(app: &CompiledApp, head: &Head<'_>) -> Classified {
+    let has_asgi = app.asgi.is_some();
+    if has_asgi && app.routes.is_empty() {
+        return Classified::Asgi;
+    }
+    let path = decode_path(head.path);
+    match app.router.lookup(&path, head.method, head.method_str) {
+        Lookup::Found { route, params } => {
+            let plan = &app.routes[route];
+            let get_or_head = matches!(head.method, Method::Get | Method::Head);
+            if let Some(dir) = plan.static_dir.as_ref().filter(|_| get_or_head) {
+                let rest = params.first().map_or("", |(_, value)| value.as_ref());
+                if let Some(hit) = StaticHit::find(dir, rest, head) {
+                    return Classified::Native(Some(hit));
+                }
+            }
+            if plan.delegate && has_asgi {
+                Classified::Asgi
+            } else {
+                Classified::Native(None)
+            }
+        }
+        Lookup::MethodNotAllowed { route } if app.routes[route].delegate && has_asgi => Classified::Asgi,
+        _ => Classified::Native(None),
+    }
 }
 
 /// Routes the request and answers it (or starts the task that will).
-pub fn route(ctx: &CallContext, request: &Request) -> Dispatched {
+pub fn route(ctx: &CallContext, request: Request) -> Dispatched {
+    if let Some(hit) = request.static_hit {
+        return Dispatched::Ready(hit.respond(request.head));
+    }
+    let request = &request;
     let head = request.head;
     let path = decode_path(head.path);
     match ctx.app.router.lookup(&path, head.method, head.method_str) {
         Lookup::Found { route, params } => {
-            let get_or_head = matches!(head.method, Method::Get | Method::Head);
-            if let Some(dir) = ctx.app.routes[route].static_dir.as_ref().filter(|_| get_or_head) {
-                let rest = params.first().map_or("", |(_, value)| value.as_ref());
-                if let Some(response) = serve_static(dir, rest, head) {
-                    return Dispatched::Ready(response);
-                }
-            }
             let answer = ResponseFor::of(head, Some(route));
             Python::attach(|py| call_route(py, ctx, route, &params, &path, request, answer))
         }

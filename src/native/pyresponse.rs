@@ -10,7 +10,7 @@ use crate::files::static_files::{Lookup as StaticLookup, StaticDir};
 use crate::files::FileAnswer;
 use crate::http::response::{status_allows_body, HeaderList};
 use crate::http::Head;
-use crate::python::log::log_error;
+use crate::python::log::report_app_error;
 use crate::python::pool::{SyncMode, SyncPolicy};
 
 /// A `fastrapi.responses.Response`: its status, raw headers (checked) and body, as given.
@@ -21,9 +21,13 @@ pub fn py_response(
     answer: &ResponseFor,
 ) -> PyResult<Response> {
     let status: u16 = response.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
-    let file = response.getattr(pyo3::intern!(py, "_fastrapi_file"))?;
-    let mut converted = if !file.is_none() {
-        file_response(py, response, &file, status, answer)?
+    let hooks = &ctx.app.hooks;
+    let is_file = match &hooks.file_response_class {
+        Some(class) => response.is_instance(class.bind(py))?,
+        None => false,
+    };
+    let mut converted = if is_file {
+        file_response(py, ctx, response, status, answer)?
     } else {
         let headers = header_list(&response.getattr(pyo3::intern!(py, "raw_headers"))?)?;
         let iterator = response.getattr(pyo3::intern!(py, "body_iterator")).ok().filter(|i| !i.is_none());
@@ -48,8 +52,9 @@ pub fn py_response(
             }
         }
     };
-    let server_error = response.getattr(pyo3::intern!(py, "_fastrapi_server_error"))?;
-    converted.server_error = server_error.is_truthy()?;
+    if let Ok(server_error) = response.getattr(pyo3::intern!(py, "_fastrapi_server_error")) {
+        converted.server_error = server_error.is_truthy()?;
+    }
     let background = response.getattr(pyo3::intern!(py, "background"))?;
     if !background.is_none() {
         if let Some(expect) = &ctx.app.hooks.expect_background {
@@ -86,15 +91,17 @@ fn header_list(headers: &Bound<'_, PyAny>) -> PyResult<HeaderList> {
 /// A `FileResponse`: Python settles its headers, Rust reads the file (and honours `Range`).
 fn file_response(
     py: Python<'_>,
+    ctx: &CallContext,
     response: &Bound<'_, PyAny>,
-    path: &Bound<'_, PyAny>,
     status: u16,
     answer: &ResponseFor,
 ) -> PyResult<Response> {
     // Stats the file when the response was built without `stat_result`, raising as Starlette does.
-    response.call_method0(pyo3::intern!(py, "_fastrapi_prepare"))?;
+    if let Some(prepare) = &ctx.app.hooks.prepare_file {
+        prepare.bind(py).call1((response,))?;
+    }
     let headers = header_list(&response.getattr(pyo3::intern!(py, "raw_headers"))?)?;
-    let path: std::path::PathBuf = path.extract()?;
+    let path: std::path::PathBuf = response.getattr(pyo3::intern!(py, "path"))?.extract()?;
     let opened = std::fs::File::open(&path).and_then(|file| Ok((file.metadata()?.len(), file)));
     let (size, file) = opened.map_err(|e| {
         pyo3::exceptions::PyRuntimeError::new_err(format!("File at path {} can not be read: {e}", path.display()))
@@ -122,32 +129,44 @@ fn file_answer(answer: FileAnswer, head_only: bool) -> Response {
     }
 }
 
-/// The Rust path of a `StaticFiles` mount; `None` when Python must answer instead.
-pub fn serve_static(dir: &StaticDir, rest: &str, head: &Head<'_>) -> Option<Response> {
-    match dir.lookup(rest, head) {
-        StaticLookup::Decline => None,
-        StaticLookup::NotModified(headers) => Some(Response::new(304, headers, Body::Omitted)),
-        StaticLookup::Found(found) => {
-            let answer = ResponseFor::of(head, None);
-            let range = answer.range.as_ref();
-            crate::files::answer(found.file, found.size, 200, found.headers, range, answer.head_only)
-                .ok()
-                .map(|answered| file_answer(answered, answer.head_only))
+/// A file of a `StaticFiles` mount that Rust found itself (anything else is `StaticFiles`'s).
+pub struct StaticHit(StaticLookup);
+
+impl StaticHit {
+    pub fn find(dir: &StaticDir, rest: &str, head: &Head<'_>) -> Option<StaticHit> {
+        match dir.lookup(rest, head) {
+            StaticLookup::Decline => None,
+            hit => Some(StaticHit(hit)),
+        }
+    }
+
+    pub fn respond(self, head: &Head<'_>) -> Response {
+        match self.0 {
+            StaticLookup::Found(found) => {
+                let answer = ResponseFor::of(head, None);
+                let range = answer.range.as_ref();
+                match crate::files::answer(found.file, found.size, 200, found.headers, range, answer.head_only) {
+                    Ok(answered) => file_answer(answered, answer.head_only),
+                    Err(_) => Response::internal_error(),
+                }
+            }
+            StaticLookup::NotModified(headers) => Response::new(304, headers, Body::Omitted),
+            StaticLookup::Decline => Response::internal_error(),
         }
     }
 }
 
-/// Hands an exception to the app's handlers; anything unhandled becomes the prebuilt 500.
+/// Hands an exception to the app's handlers; anything unhandled is logged (with its traceback)
+/// and answered with the prebuilt 500.
 pub fn exception_response(py: Python<'_>, ctx: &CallContext, err: PyErr, answer: &ResponseFor) -> Response {
-    match ctx.app.hooks.handle_exception.bind(py).call1((err.value(py),)) {
-        Ok(handled) if !handled.is_none() => py_response(py, ctx, &handled, answer).unwrap_or_else(|e| {
-            log_error(py, "Exception in ASGI application", Some(&e));
-            Response::internal_error()
-        }),
-        Ok(_) => Response::internal_error(),
-        Err(e) => {
-            log_error(py, "Exception in ASGI application", Some(&e));
-            Response::internal_error()
-        }
-    }
+    let failed = match ctx.app.hooks.handle_exception.bind(py).call1((err.value(py),)) {
+        Ok(handled) if !handled.is_none() => match py_response(py, ctx, &handled, answer) {
+            Ok(response) => return response,
+            Err(e) => e,
+        },
+        Ok(_) => err,
+        Err(e) => e,
+    };
+    report_app_error(py, &failed);
+    Response::internal_error()
 }

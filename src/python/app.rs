@@ -31,8 +31,11 @@ pub struct RoutePlan {
     pub solver: Option<Py<PyAny>>,
     /// Large bodies go to a temporary file instead of memory (form and file routes).
     pub spool_body: bool,
-    /// A `StaticFiles` mount: regular files are served from Rust, the rest by `solver`.
+    /// A `StaticFiles` mount: regular files are served from Rust, the rest as the route says.
     pub static_dir: Option<crate::files::static_files::StaticDir>,
+    /// The app's own code serves this route over ASGI (the route is in the table so that routes
+    /// keep Starlette's order).
+    pub delegate: bool,
 }
 
 /// Python callables the server needs outside any one route.
@@ -51,6 +54,11 @@ pub struct Hooks {
     pub expect_background: Option<Py<PyAny>>,
     /// `routing_error(status, allow, request) -> coroutine`, only when the app handles 404/405 itself.
     pub routing_error: Option<Py<PyAny>>,
+    /// Starlette's `FileResponse`: instances are sent from disk by Rust.
+    pub file_response_class: Option<Py<PyAny>>,
+    /// `prepare_file(response)`: stats a `FileResponse` made without `stat_result`, raising as
+    /// Starlette does.
+    pub prepare_file: Option<Py<PyAny>>,
 }
 
 /// A WebSocket route: `solve(request_data, channel) -> coroutine` runs the whole session.
@@ -182,8 +190,9 @@ impl AppCore {
             let endpoint = route.getattr("endpoint")?;
             let is_async: bool = route.getattr("is_async")?.extract()?;
             let solver = optional_callable(&route, "solver")?;
+            let delegate = route.getattr("delegate").map_or(Ok(false), |d| d.extract())?;
             let sync = match (is_async, &solver) {
-                (false, None) => Some(SyncPolicy::for_callable(&endpoint, sync_mode)?),
+                (false, None) if !delegate => Some(SyncPolicy::for_callable(&endpoint, sync_mode)?),
                 _ => None,
             };
             plans.push(RoutePlan {
@@ -199,6 +208,7 @@ impl AppCore {
                 solver,
                 spool_body: route.getattr("spool_body")?.extract()?,
                 static_dir: static_dir_from_py(&route)?,
+                delegate,
             });
         }
         let hooks = Hooks {
@@ -212,6 +222,8 @@ impl AppCore {
                 _ => None,
             },
             routing_error: optional_callable(hooks, "routing_error")?,
+            file_response_class: hooks.getattr("file_response_class").ok().filter(|c| !c.is_none()).map(Bound::unbind),
+            prepare_file: hooks.getattr("prepare_file").ok().filter(|c| !c.is_none()).map(Bound::unbind),
         };
         let mut ws_router = Router::default();
         let mut ws_routes = Vec::new();

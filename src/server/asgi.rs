@@ -18,7 +18,7 @@ use crate::asgi::{detach, AppResult, AppRun, Exchange, Phase};
 use crate::dispatch::response::TEXT;
 use crate::dispatch::Response;
 use crate::files::FileBody;
-use crate::http::body::{encode_end, encode_piece, BodyReader};
+use crate::http::body::{encode_end, encode_piece, BodyReader, ChunkError};
 use crate::http::response::{encode_head, BodyKind, Framing, HeaderList, WriteOpts};
 use crate::python::log::{log_error, report_app_error};
 
@@ -120,11 +120,15 @@ pub async fn serve(
                     continue;
                 }
                 Ok((used, None)) => *start += used,
-                Err(_) => {
+                Err(error) => {
                     if framing.is_none() {
-                        let message = "Invalid HTTP request received.";
-                        crate::http::response::write_protocol_error(wbuf, 400, message, opts.server);
+                        let (status, message) = match error {
+                            ChunkError::TooLarge => (413, "Content Too Large"),
+                            ChunkError::Invalid(_) => (400, "Invalid HTTP request received."),
+                        };
+                        crate::http::response::write_protocol_error(wbuf, status, message, opts.server);
                     }
+                    exchange.disconnect();
                     break false;
                 }
             }

@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub ws_ping_timeout: Option<Duration>,
     /// Log every request on `fastrapi.access` (uvicorn's format).
     pub access_log: bool,
+    /// Offer ASGI apps the `http.response.pathsend` extension (off by default: Starlette's GZip
+    /// leaves responses sent that way uncompressed, which uvicorn, without it, never shows).
+    pub asgi_pathsend: bool,
 }
 
 /// The io_uring set-up flags fastrapi knows how to ask for.
@@ -92,7 +95,7 @@ impl ServerConfig {
         keep_alive_timeout = 5.0, header_timeout = 30.0, graceful_timeout = 30.0,
         server_header = None, handle_signals = true, uring_entries = 1024, uring_flags = None,
         spool_body_bytes = 1024 * 1024, ws_max_size = 16 * 1024 * 1024, ws_ping_interval = Some(20.0),
-        ws_ping_timeout = Some(20.0), access_log = false,
+        ws_ping_timeout = Some(20.0), access_log = false, asgi_pathsend = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -116,6 +119,7 @@ impl ServerConfig {
         ws_ping_interval: Option<f64>,
         ws_ping_timeout: Option<f64>,
         access_log: bool,
+        asgi_pathsend: bool,
     ) -> PyResult<Self> {
         let uring_flags = uring_flags.unwrap_or_else(|| vec!["coop_taskrun".into(), "single_issuer".into()]);
         if let Some(bad) = uring_flags.iter().find(|f| !URING_FLAGS.contains(&f.as_str())) {
@@ -149,6 +153,7 @@ impl ServerConfig {
             ws_ping_interval: ws_ping_interval.map(|t| duration("ws_ping_interval", t)).transpose()?,
             ws_ping_timeout: ws_ping_timeout.map(|t| duration("ws_ping_timeout", t)).transpose()?,
             access_log,
+            asgi_pathsend,
         })
     }
 

@@ -17,7 +17,7 @@ use super::asgi::{AsgiCall, Buffers, BODY_PIECE};
 use super::io::{compact, flush, read_more, send_continue, Read, READ_CHUNK};
 use super::state::Worker;
 use crate::asgi::{call_app, AppRun, Exchange};
-use crate::dispatch::{self, Body, CallContext, Chunk, Dispatched, Response, Stream};
+use crate::dispatch::{self, Body, CallContext, Chunk, Classified, Dispatched, Response, Stream};
 use crate::http::body::{BodyReader, ChunkError, ChunkedDecoder};
 use crate::http::response::{self, write_protocol_error, WriteOpts};
 use crate::http::{header_storage, parse_head, Framing, HeadError, Method};
@@ -161,45 +161,54 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 Ok(Some(head)) if head.method == Method::Get && crate::ws::is_upgrade_request(head.headers) => {
                     Next::Upgrade { upgrade: super::websocket::prepare(&ctx, worker, &head), head_len: head.head_len }
                 }
-                Ok(Some(head)) if dispatch::is_asgi(ctx.app, &head) => {
-                    let opts = OwnedOpts::of(&head, worker);
-                    match start_asgi(worker, &head, &rbuf[start + head.head_len..], peer, &client) {
-                        Ok((call, staged)) => Next::Asgi { call, consumed: head.head_len + staged, opts },
-                        Err(e) => Next::Reject(e),
+                Ok(Some(head)) => match dispatch::classify(ctx.app, &head) {
+                    Classified::Asgi => {
+                        let opts = OwnedOpts::of(&head, worker);
+                        match start_asgi(worker, &head, &rbuf[start + head.head_len..], peer, &client) {
+                            Ok((call, staged)) => Next::Asgi { call, consumed: head.head_len + staged, opts },
+                            Err(e) => Next::Reject(e),
+                        }
                     }
-                }
-                Ok(Some(head)) => {
-                    let available = rbuf.len() - start;
-                    let body: Result<(&[u8], usize), Next> = match head.framing {
-                        Framing::None => Ok((&[][..], head.head_len)),
-                        Framing::Length(_) if spooled.is_some() => Ok((&[][..], head.head_len)),
-                        Framing::Length(n) if available >= head.head_len + n => {
-                            let from = start + head.head_len;
-                            Ok((&rbuf[from..from + n], head.head_len + n))
+                    Classified::Native(static_hit) => {
+                        let available = rbuf.len() - start;
+                        let body: Result<(&[u8], usize), Next> = match head.framing {
+                            Framing::None => Ok((&[][..], head.head_len)),
+                            Framing::Length(_) if spooled.is_some() => Ok((&[][..], head.head_len)),
+                            Framing::Length(n) if available >= head.head_len + n => {
+                                let from = start + head.head_len;
+                                Ok((&rbuf[from..from + n], head.head_len + n))
+                            }
+                            Framing::Length(n) if n > config.spool_body_bytes && ctx.spools(&head) => {
+                                Err(Next::SpoolBody {
+                                    head_len: head.head_len,
+                                    body_len: n,
+                                    expect: head.expect_continue,
+                                })
+                            }
+                            Framing::Length(n) => {
+                                Err(Next::ReadBody { total: head.head_len + n, expect: head.expect_continue })
+                            }
+                            Framing::Chunked => match &chunked {
+                                Some((body, span)) => Ok((body.as_slice(), head.head_len + span)),
+                                None => {
+                                    Err(Next::ReadChunked { head_len: head.head_len, expect: head.expect_continue })
+                                }
+                            },
+                        };
+                        match body {
+                            Ok((body, consumed)) => {
+                                let opts = OwnedOpts::of(&head, worker);
+                                let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(&head));
+                                let spooled_body = spooled.take();
+                                let request =
+                                    dispatch::Request { head: &head, body, spooled: spooled_body.as_ref(), static_hit };
+                                let dispatched = dispatch::dispatch(&ctx, request);
+                                Next::Answered { dispatched, consumed, opts, logged }
+                            }
+                            Err(next) => next,
                         }
-                        Framing::Length(n) if n > config.spool_body_bytes && ctx.spools(&head) => {
-                            Err(Next::SpoolBody { head_len: head.head_len, body_len: n, expect: head.expect_continue })
-                        }
-                        Framing::Length(n) => {
-                            Err(Next::ReadBody { total: head.head_len + n, expect: head.expect_continue })
-                        }
-                        Framing::Chunked => match &chunked {
-                            Some((body, span)) => Ok((body.as_slice(), head.head_len + span)),
-                            None => Err(Next::ReadChunked { head_len: head.head_len, expect: head.expect_continue }),
-                        },
-                    };
-                    match body {
-                        Ok((body, consumed)) => {
-                            let opts = OwnedOpts::of(&head, worker);
-                            let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(&head));
-                            let spooled_body = spooled.take();
-                            let request = dispatch::Request { head: &head, body, spooled: spooled_body.as_ref() };
-                            let dispatched = dispatch::dispatch(&ctx, &request);
-                            Next::Answered { dispatched, consumed, opts, logged }
-                        }
-                        Err(next) => next,
                     }
-                }
+                },
             }
         };
 
@@ -351,8 +360,10 @@ fn start_asgi(
         exchange.deliver_body(Vec::new(), false);
         0
     } else {
-        let (used, piece) =
-            body.next_piece(after_head, BODY_PIECE).map_err(|_| HeadError::Invalid("malformed chunked body"))?;
+        let (used, piece) = body.next_piece(after_head, BODY_PIECE).map_err(|e| match e {
+            ChunkError::TooLarge => HeadError::BodyTooLarge,
+            ChunkError::Invalid(_) => HeadError::Invalid("malformed chunked body"),
+        })?;
         if let Some((piece, more)) = piece {
             exchange.deliver_body(piece, more);
         }
@@ -365,7 +376,7 @@ fn start_asgi(
         };
         let client = match client.get() {
             Some(client) => client.clone_ref(py),
-            None => match crate::asgi::scope::address(py, peer) {
+            None => match base.client(py, peer) {
                 Ok(made) => client.get_or_init(|| made).clone_ref(py),
                 Err(e) => return AppRun::Done(crate::asgi::AppResult::Raised(e)),
             },

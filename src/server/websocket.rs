@@ -109,7 +109,7 @@ fn prepare_asgi(ctx: &CallContext, worker: &Worker, head: &Head<'_>, accept: Str
         return refusal(500, &[], b"Internal Server Error");
     };
     let scope = Python::attach(|py| {
-        let client = crate::asgi::scope::address(py, ctx.peer_addr)?;
+        let client = base.client(py, ctx.peer_addr)?;
         base.build(py, head, &client, true).map(Bound::unbind)
     });
     match scope {

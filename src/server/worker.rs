@@ -14,7 +14,7 @@ use super::config::{Driver, ServerConfig};
 use super::conn;
 use super::shutdown::Shutdown;
 use super::state::Worker;
-use crate::asgi::scope::ScopeBase;
+use crate::asgi::scope::{ScopeBase, ScopeOptions};
 use crate::errors::FastrapiError;
 use crate::python::aio::AsyncBridge;
 use crate::python::{AppCore, CompiledApp};
@@ -52,7 +52,11 @@ fn pin_to_core(core: usize) -> std::io::Result<()> {
 /// Runs one worker on the calling thread until SIGINT/SIGTERM (or the stop fd) says stop.
 /// The calling thread keeps its Python thread state; the GIL is released while waiting for I/O.
 #[pyfunction]
-#[pyo3(signature = (app, event_loop, config, stop_fd = None, asgi_state = None))]
+#[pyo3(signature = (
+    app, event_loop, config, stop_fd = None, asgi_state = None, root_path = String::new(), prefix_path = true,
+    asgi_client = None
+))]
+#[allow(clippy::too_many_arguments)]
 pub fn run_worker(
     py: Python<'_>,
     app: &Bound<'_, AppCore>,
@@ -60,6 +64,9 @@ pub fn run_worker(
     config: &Bound<'_, ServerConfig>,
     stop_fd: Option<i32>,
     asgi_state: Option<Py<PyDict>>,
+    root_path: String,
+    prefix_path: bool,
+    asgi_client: Option<Py<PyAny>>,
 ) -> PyResult<()> {
     let config = config.get().clone();
     let app = app.get().inner.clone();
@@ -92,7 +99,12 @@ pub fn run_worker(
     let bridge = AsyncBridge::new(event_loop)?;
     let access_log =
         if config.access_log { Some(py.import("fastrapi._server")?.getattr("log_access")?.unbind()) } else { None };
-    let python = PythonParts { bridge, access_log, asgi_state: asgi_state.unwrap_or_else(|| PyDict::new(py).unbind()) };
+    let python = PythonParts {
+        bridge,
+        access_log,
+        asgi_state: asgi_state.unwrap_or_else(|| PyDict::new(py).unbind()),
+        scope: ScopeOptions { pathsend: config.asgi_pathsend, root_path, prefix_path, client: asgi_client },
+    };
 
     let result = py.detach(move || -> Result<(), FastrapiError> {
         let mut config = config;
@@ -132,6 +144,7 @@ struct PythonParts {
     access_log: Option<Py<PyAny>>,
     /// The lifespan state of the app's ASGI part (copied into every scope).
     asgi_state: Py<PyDict>,
+    scope: ScopeOptions,
 }
 
 async fn worker_main(
@@ -144,10 +157,10 @@ async fn worker_main(
 ) -> Result<(), FastrapiError> {
     let listener = bind(addr, &config)?;
     let local_addr = listener.local_addr().unwrap_or(addr);
-    let PythonParts { bridge, access_log, asgi_state } = python;
+    let PythonParts { bridge, access_log, asgi_state, scope } = python;
     let asgi_scope = match &app.asgi {
         Some(_) => Some(
-            Python::attach(|py| ScopeBase::new(py, local_addr, asgi_state, ""))
+            Python::attach(|py| ScopeBase::new(py, local_addr, asgi_state, scope))
                 .map_err(|e| FastrapiError::Runtime(format!("ASGI scope: {e}")))?,
         ),
         None => None,

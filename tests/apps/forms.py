@@ -70,3 +70,12 @@ async def upload_hash(file: UploadFile, note: Annotated[str, Form()] = ""):
     while chunk := await file.read(65536):
         digest.update(chunk)
     return {"sha256": digest.hexdigest(), "size": file.size, "note": note}
+
+
+@app.post("/body-hash")
+async def body_hash(request: Request):
+    """Reads the whole body into memory (the control for the streaming upload)."""
+    import hashlib
+
+    body = await request.body()
+    return {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}

@@ -3,14 +3,12 @@
 import importlib
 import os
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 fw = importlib.import_module(os.environ.get("APP_FRAMEWORK", "fastrapi"))
 exceptions = importlib.import_module(f"{fw.__name__}.exceptions")
 responses = importlib.import_module(f"{fw.__name__}.responses")
 handlers = importlib.import_module(f"{fw.__name__}.exception_handlers")
-if fw.__name__ == "fastapi":
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-else:
-    StarletteHTTPException = exceptions.HTTPException
 
 
 class UnicornException(Exception):

@@ -5,7 +5,7 @@ import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastrapi import FastAPI
+from fastrapi import APIRouter, FastAPI, Request
 
 MARKERS = Path(os.environ.get("MARKER_DIR", "/tmp"))
 
@@ -17,7 +17,9 @@ async def lifespan(app):
     (MARKERS / f"lifespan-stop-{os.getpid()}").write_text("1")
 
 
-app = FastAPI(lifespan=lifespan)
+# The router's own lifespan: FastAPI runs `on_startup`/`on_shutdown` handlers inside it.
+router = APIRouter(lifespan=lifespan)
+app = FastAPI()
 
 
 @app.on_event("startup")
@@ -30,16 +32,19 @@ def shutdown():
     (MARKERS / f"shutdown-{os.getpid()}").write_text("1")
 
 
-@app.get("/pid")
-def pid():
-    return {"pid": os.getpid(), "greeting": app.state.greeting}
+@router.get("/pid")
+def pid(request: Request):
+    return {"pid": os.getpid(), "greeting": request.state.greeting}
 
 
-@app.get("/slow")
+@router.get("/slow")
 async def slow(t: float = 1.0):
     (MARKERS / f"slow-started-{os.getpid()}").write_text("1")
     await asyncio.sleep(t)
     return {"done": True}
+
+
+app.include_router(router)
 
 
 broken = FastAPI()

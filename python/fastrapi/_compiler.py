@@ -1,0 +1,515 @@
+"""From an app's own route objects to what the Rust core serves.
+
+FastAPI's routes that the runtime fully understands become native plans, built from FastAPI's own
+fields (so validation errors and serialised bytes are FastAPI's by construction); every other
+route — and any app that is not FastAPI — is served by the app's own code over the ASGI path.
+The runtime is never wrong, only sometimes slower. ``explain(app)`` says which routes are not
+native, and why.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import fastapi
+from fastapi import params as fastapi_params
+from fastapi._compat import ModelField
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    _is_json_field,
+    request_body_to_args,
+)
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.utils import is_body_allowed_for_status_code
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.httpsredirect import HTTPSRedirectMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from fastrapi import _fastrapi, _testing
+from fastrapi._asgi import NO_NATIVE_ROUTES
+
+# -- the app as a whole ---------------------------------------------------------------------------
+
+
+def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
+    """The core for ``app`` in this worker, made after its lifespan startup ran."""
+    if not isinstance(app, fastapi.FastAPI):
+        return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
+    reason = _app_not_native(app)
+    if reason is not None:
+        _explained[id(app)] = [("*", reason)]
+        return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
+    routes, explained = _compile_routes(app)
+    _explained[id(app)] = explained
+    layers = [_native_layer(m) for m in app.user_middleware]
+    return _fastrapi.AppCore(
+        routes,
+        _Hooks(app),
+        redirect_slashes=app.router.redirect_slashes,
+        middleware=layers,
+        asgi_app=app,
+        sync_mode=sync_mode,
+    )
+
+
+# What the last compile of an app (by id) served over ASGI, and why.
+_explained: dict[int, list[tuple[str, str]]] = {}
+
+
+def explain(app: Any) -> list[tuple[str, str]]:
+    """``(route, reason)`` for every route served over ASGI instead of natively."""
+    compile_app(app)
+    return list(_explained.get(id(app), []))
+
+
+def _app_not_native(app: fastapi.FastAPI) -> str | None:
+    """Why no route of ``app`` can be native (then FastAPI's own stack serves every request)."""
+    if app._native_telemetry.enabled():
+        return "FastAPI's telemetry is enabled"
+    if app.debug:
+        return "debug mode (tracebacks in responses)"
+    if app.root_path:
+        return "FastAPI(root_path=...)"
+    if getattr(app, "max_body_size", None) is not None:
+        return "FastAPI(max_body_size=...)"
+    for middleware in app.user_middleware:
+        if _native_layer(middleware) is None:
+            name = getattr(middleware.cls, "__qualname__", repr(middleware.cls))
+            return f"middleware {name} runs in Python"
+    custom = [k for k in app.exception_handlers if k not in _DEFAULT_HANDLERS]
+    if custom:
+        return f"custom exception handlers ({', '.join(map(_name, custom))})"
+    if app.router._low_priority_routes:
+        return "frontend routes"
+    return None
+
+
+_DEFAULT_HANDLERS = {HTTPException, RequestValidationError, fastapi.exceptions.WebSocketRequestValidationError}
+
+
+def _name(key: Any) -> str:
+    return getattr(key, "__name__", str(key))
+
+
+# -- middleware run natively ----------------------------------------------------------------------
+
+
+def _native_layer(middleware: Any) -> Any:
+    """What the Rust core needs of a Starlette middleware it runs itself, or ``None``."""
+    cls, args, kwargs = middleware.cls, middleware.args, middleware.kwargs
+    if cls is CORSMiddleware:
+        made: Any = CORSMiddleware(None, *args, **kwargs)  # type: ignore[arg-type]
+        regex = made.allow_origin_regex
+        return _Layer(
+            "cors",
+            allow_origins=list(made.allow_origins),
+            allow_methods=list(made.allow_methods),
+            allow_headers=list(made.allow_headers),
+            allow_all_origins=made.allow_all_origins,
+            allow_all_headers=made.allow_all_headers,
+            allow_credentials=made.allow_credentials,
+            explicit_origin=made.preflight_explicit_allow_origin,
+            allow_origin_regex=regex.pattern if regex is not None else None,
+            allow_private_network=made.allow_private_network,
+            simple_headers=list(made.simple_headers.items()),
+            preflight_headers=list(made.preflight_headers.items()),
+        )
+    if cls is GZipMiddleware:
+        made = GZipMiddleware(None, *args, **kwargs)  # type: ignore[arg-type]
+        return _Layer(
+            "gzip",
+            minimum_size=made.minimum_size,
+            compresslevel=made.compresslevel,
+            exclude_content_types=sorted(made.exclude_content_types),
+        )
+    if cls is TrustedHostMiddleware:
+        made = TrustedHostMiddleware(None, *args, **kwargs)  # type: ignore[arg-type]
+        allowed = ["*"] if made.allow_any else made.allowed_hosts
+        return _Layer("trusted_host", allowed_hosts=allowed, www_redirect=made.www_redirect)
+    if cls is HTTPSRedirectMiddleware:
+        return _Layer("https_redirect")
+    return None
+
+
+class _Layer:
+    def __init__(self, native: str, **settings: Any) -> None:
+        self.native = native
+        for name, value in settings.items():
+            setattr(self, name, value)
+
+
+# -- routes ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Plan:
+    """One entry of the Rust route table (the attributes `AppCore` reads)."""
+
+    path: str
+    methods: list[str]
+    endpoint: Any = None
+    is_async: bool = False
+    params: list[Any] = dataclasses.field(default_factory=list)
+    body: Callable[..., Any] | None = None
+    status_code: int = 200
+    serialize: Callable[[Any], Any] | None = None
+    solver: Any = None
+    spool_body: bool = False
+    static_files: tuple[str, bool] | None = None
+    # Served by the app's own code over ASGI.
+    delegate: bool = False
+
+
+def _compile_routes(app: fastapi.FastAPI) -> tuple[list[_Plan], list[tuple[str, str]]]:
+    plans: list[_Plan] = []
+    explained: list[tuple[str, str]] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if context.path is None:
+            continue
+        if isinstance(route, APIRoute):
+            plan, reason = _api_route_plan(app, context)
+        elif isinstance(route, Mount):
+            plan, reason = _mount_plan(context)
+        elif isinstance(route, Route):
+            methods = sorted(context.methods) if context.methods else ["*"]
+            plan, reason = _Plan(context.path, methods, delegate=True), "a Starlette route"
+        else:
+            continue  # WebSocket routes: the WebSocket path serves them
+        plans.append(plan)
+        if reason is not None:
+            explained.append((f"{' '.join(plan.methods)} {plan.path}", reason))
+    return plans, explained
+
+
+def _mount_plan(context: Any) -> tuple[_Plan, str | None]:
+    path = context.path.rstrip("/") + "/{path:path}"
+    app = context.original_route.app
+    if isinstance(app, StaticFiles) and not app.html and not app.follow_symlink and app.all_directories:
+        import os
+
+        roots = [os.path.realpath(d) for d in app.all_directories]
+        if len(roots) == 1:
+            # Regular files are found and sent by Rust; anything else goes to StaticFiles itself.
+            return _Plan(path, ["*"], static_files=(roots[0], False), delegate=True), None
+    return _Plan(path, ["*"], delegate=True), "a mounted application"
+
+
+def _api_route_plan(app: fastapi.FastAPI, context: Any) -> tuple[_Plan, str | None]:
+    methods = sorted(context.methods)
+    try:
+        plan = _native_plan(app, context)
+    except _NotNative as why:
+        return _Plan(context.path, methods, delegate=True), str(why)
+    plan.path, plan.methods = context.path, methods
+    return plan, None
+
+
+class _NotNative(Exception):
+    """Why a route is served by FastAPI's own code."""
+
+
+def _native_plan(app: fastapi.FastAPI, rc: Any) -> _Plan:
+    route = rc.original_route
+    cls = type(route)
+    if any(getattr(cls, name) is not getattr(APIRoute, name) for name in ("get_route_handler", "matches", "handle")):
+        raise _NotNative(f"custom route class {cls.__qualname__}")
+    if rc.is_json_stream or rc.is_sse_stream or inspect.isgeneratorfunction(rc.dependant.call) or (
+        inspect.isasyncgenfunction(rc.dependant.call)
+    ):
+        raise _NotNative("a generator endpoint (streamed by FastAPI)")
+    if rc.max_body_size is not None or route.form_limits:
+        raise _NotNative("body size or form limits")
+    dependant = rc.dependant
+    if dependant.dependencies:
+        raise _NotNative("dependencies")
+    special = [
+        dependant.request_param_name,
+        dependant.websocket_param_name,
+        dependant.http_connection_param_name,
+        dependant.response_param_name,
+        dependant.background_tasks_param_name,
+        dependant.security_scopes_param_name,
+    ]
+    if any(special):
+        raise _NotNative("Request/Response/BackgroundTasks parameters")
+    status_code = rc.status_code or 200
+    if not is_body_allowed_for_status_code(status_code) and status_code not in (204, 304):
+        raise _NotNative(f"status code {status_code}")
+    response_class = rc.response_class
+    default_class = isinstance(response_class, DefaultPlaceholder)
+    if not default_class and response_class is not JSONResponse:
+        raise _NotNative(f"response class {_name(response_class)}")
+    params = [
+        *(_param(f) for f in dependant.path_params),
+        *(_param(f) for f in dependant.query_params),
+        *(_param(f) for f in dependant.header_params),
+        *(_param(f) for f in dependant.cookie_params),
+    ]
+    body = None
+    if dependant.body_params:
+        if isinstance(rc.body_field.field_info, fastapi_params.Form):
+            raise _NotNative("a form body (parsed by Starlette as it streams)")
+        body = _body_decoder(rc, dependant.body_params)
+    call = dependant.call
+    return _Plan(
+        path=rc.path,
+        methods=[],
+        endpoint=call,
+        is_async=_is_coroutine(call),
+        params=params,
+        body=body,
+        status_code=status_code,
+        serialize=_serializer(rc, use_dump_json=default_class),
+    )
+
+
+def _is_coroutine(call: Any) -> bool:
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
+
+
+# -- parameters -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Param:
+    """One path/query/header/cookie parameter, read by Rust, validated with FastAPI's field."""
+
+    name: str
+    alias: str
+    location: str
+    scalar: str
+    required: bool
+    default: Any
+    default_factory: Callable[[], Any] | None
+    validate: Callable[[Any], tuple[bool, Any]]
+    is_sequence: bool
+
+
+_SCALARS = {str: "str", int: "int", float: "float", bool: "bool"}
+
+
+def _param(field: ModelField) -> _Param:
+    from fastapi._compat import field_annotation_is_sequence
+
+    info = field.field_info
+    if _get_param_model(field) is not None:
+        raise _NotNative("a parameter model")
+    convert = isinstance(info, fastapi_params.Header) and getattr(info, "convert_underscores", True)
+    aliases = _get_param_aliases(field, convert_underscores=convert)
+    if len(aliases) != 1:
+        raise _NotNative("parameter alias choices")
+    alias = aliases[0][1]
+    location = info.in_.value  # type: ignore[attr-defined]
+    loc = (location, alias)
+    annotation = info.annotation
+    is_sequence = not _is_json_field(field) and field_annotation_is_sequence(annotation)
+    # Rust converts these itself (as pydantic would, else it asks the validator).
+    simple = annotation in _SCALARS and not info.metadata and not is_sequence
+    scalar = _SCALARS[annotation] if simple else "other"  # type: ignore[index]
+    required = info.is_required()
+    default: Any = None
+    factory: Callable[[], Any] | None = None
+    if not required:
+        if info.validate_default:
+            raise _NotNative("validate_default")
+        default = field.default
+        if not isinstance(default, str | int | float | bool | bytes | type(None)):
+            factory = _deep_copy_of(default)
+
+    def validate(value: Any) -> tuple[bool, Any]:
+        result, errors = field.validate(value, {}, loc=loc)
+        return (False, errors) if errors else (True, result)
+
+    return _Param(field.name, alias, location, scalar, required, default, factory, validate, is_sequence)
+
+
+def _deep_copy_of(value: Any) -> Callable[[], Any]:
+    """FastAPI deep-copies a mutable default for each request."""
+    return lambda: copy.deepcopy(value)
+
+
+# -- bodies ---------------------------------------------------------------------------------------
+
+
+def _body_decoder(rc: Any, body_params: list[ModelField]) -> Callable[[bytes, str | None], tuple[bool, Any]]:
+    """``decode(raw, content_type) -> (ok, kwargs | errors)``: FastAPI's JSON body rules."""
+    embed = rc._embed_body_fields
+    strict = rc.strict_content_type
+    strict = strict.value if isinstance(strict, DefaultPlaceholder) else strict
+    # The common case, one model validated straight from the bytes; any failure is redone
+    # FastAPI's way so that the errors are FastAPI's.
+    single = body_params[0] if len(body_params) == 1 and not embed else None
+
+    def decode(raw: bytes, content_type: str | None) -> tuple[bool, Any]:
+        received = _json_body(raw, content_type, strict)
+        if single is not None and type(received) is bytes:
+            try:
+                return True, {single.name: single._type_adapter.validate_json(received)}
+            except ValidationError:
+                pass
+        if isinstance(received, bytes):
+            received = _parse(received)
+            if isinstance(received, _Invalid):
+                return False, received.errors
+        values, errors = _run(request_body_to_args(body_params, received, embed))
+        return (False, errors) if errors else (True, values)
+
+    return decode
+
+
+class _Invalid:
+    def __init__(self, errors: list[Any]) -> None:
+        self.errors = errors
+
+
+from fastapi._compat import Undefined as _UNDEFINED  # noqa: E402
+
+
+def _json_body(raw: bytes, content_type: str | None, strict: bool) -> Any:
+    """FastAPI's choice: JSON bytes to parse, the raw bytes as the value, or nothing."""
+    if not raw:
+        return _UNDEFINED
+    if content_type is None:
+        return raw if not strict else _RawValue(raw)
+    import email.message
+
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if message.get_content_maintype() == "application":
+        subtype = message.get_content_subtype()
+        if subtype == "json" or subtype.endswith("+json"):
+            return raw
+    return _RawValue(raw)
+
+
+class _RawValue(bytes):
+    """A body that is not JSON: validated as the bytes themselves, as FastAPI does."""
+
+
+def _parse(raw: bytes) -> Any:
+    import json
+
+    if isinstance(raw, _RawValue):
+        return bytes(raw)
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {},
+                 "ctx": {"error": exc.msg}}
+        return _Invalid([error])
+    except Exception as exc:  # not UTF-8, say: FastAPI's answer to any body it can not read
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+
+
+def _run(coroutine: Any) -> Any:
+    """Runs a coroutine that never suspends (FastAPI's body validation of parsed JSON)."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("a coroutine expected to finish at once suspended")
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+
+def _serializer(rc: Any, *, use_dump_json: bool) -> Callable[[Any], Any] | None:
+    """What FastAPI's `serialize_response` makes of the endpoint's value (``None``: the plain
+    value, written by Rust as `jsonable_encoder` + `JSONResponse` would)."""
+    field = rc.response_field
+    if field is None:
+        return None
+    options = {
+        "include": rc.response_model_include,
+        "exclude": rc.response_model_exclude,
+        "by_alias": rc.response_model_by_alias,
+        "exclude_unset": rc.response_model_exclude_unset,
+        "exclude_defaults": rc.response_model_exclude_defaults,
+        "exclude_none": rc.response_model_exclude_none,
+    }
+    from fastapi.routing import _extract_endpoint_context
+
+    def serialize(value: Any) -> Any:
+        if isinstance(value, Response):
+            return value
+        validated, errors = field.validate(value, {}, loc=("response",))
+        if errors:
+            context = _extract_endpoint_context(rc.endpoint)
+            raise ResponseValidationError(errors=errors, body=value, endpoint_ctx=context)
+        if use_dump_json:
+            return field.serialize_json(validated, **options)
+        return field.serialize(validated, mode="json", **options)
+
+    return serialize
+
+
+class _Hooks:
+    """What the Rust core calls outside any one route (FastAPI's default handlers only: an app
+    with its own is served by FastAPI's stack)."""
+
+    response_class = Response
+    file_response_class = FileResponse
+    routing_error = None
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.jsonable_encoder = jsonable_encoder
+
+    def handle_exception(self, exc: BaseException) -> Response | None:
+        if isinstance(exc, HTTPException):
+            return _run(http_exception_handler(None, exc))  # type: ignore[arg-type,no-any-return]
+        if isinstance(exc, RequestValidationError):
+            return _run(request_validation_exception_handler(None, exc))  # type: ignore[arg-type,no-any-return]
+        return None  # the server logs it and answers its 500
+
+    def validation_error(self, errors: list[Any], body: Any) -> Response:
+        exc = RequestValidationError(errors, body=body)
+        return _run(request_validation_exception_handler(None, exc))  # type: ignore[arg-type,no-any-return]
+
+    @staticmethod
+    def expect_background(task: Any) -> None:
+        _testing.background_expected(task)
+
+    async def run_background(self, task: Any) -> None:
+        import logging
+
+        try:
+            await task()
+        except Exception as exc:
+            logging.getLogger("fastrapi.error").error("Exception in background task", exc_info=exc)
+            _testing.server_exception(exc)
+        finally:
+            _testing.background_done(task)
+
+    @staticmethod
+    def prepare_file(response: FileResponse) -> None:
+        """`FileResponse.__call__`'s stat, for a response made without `stat_result`."""
+        import os
+        import stat
+
+        if response.stat_result is not None:
+            return
+        try:
+            stat_result = os.stat(response.path)
+        except FileNotFoundError:
+            raise RuntimeError(f"File at path {response.path} does not exist.") from None
+        if not stat.S_ISREG(stat_result.st_mode):
+            raise RuntimeError(f"File at path {response.path} is not a file.")
+        response.set_stat_headers(stat_result)
