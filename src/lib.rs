@@ -25,7 +25,6 @@ fn _fastrapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<python::AppCore>()?;
     m.add_class::<server::ServerConfig>()?;
-    m.add_class::<python::request::RequestData>()?;
     m.add_class::<python::request::ConnectionState>()?;
     m.add_class::<python::websocket::WebSocketChannel>()?;
     m.add_class::<python::pool::SyncPolicy>()?;
@@ -36,6 +35,7 @@ fn _fastrapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(server::resolve_driver, m)?)?;
     m.add_function(wrap_pyfunction!(server::set_parent_death_signal, m)?)?;
     m.add_function(wrap_pyfunction!(json::dumps, m)?)?;
+    m.add_function(wrap_pyfunction!(python::log::report_exception, m)?)?;
     m.add_function(wrap_pyfunction!(middleware::session::timestamp_sign, m)?)?;
     m.add_function(wrap_pyfunction!(middleware::session::timestamp_unsign, m)?)?;
     Ok(())

@@ -32,6 +32,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.httpsredirect import HTTPSRedirectMiddleware
@@ -42,6 +43,7 @@ from starlette.staticfiles import StaticFiles
 
 from fastrapi import _fastrapi, _testing
 from fastrapi._asgi import NO_NATIVE_ROUTES
+from fastrapi._solver import AppSolving, RouteSolver
 
 # -- the app as a whole ---------------------------------------------------------------------------
 
@@ -54,9 +56,14 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     if reason is not None:
         _explained[id(app)] = [("*", reason)]
         return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
-    routes, explained = _compile_routes(app)
+    layers = [layer for layer in map(_native_layer, app.user_middleware) if layer is not None]
+    dispatchers: list[Any] = [m.kwargs["dispatch"] for m in app.user_middleware if _is_http_middleware(m)]
+    solving = AppSolving(app, dispatchers)
+    # With handlers of its own (or `http` middleware) the app's code must see every request as a
+    # `Request`: each route is solved, and 404s/405s are FastAPI's router's.
+    solve_all = bool(dispatchers) or any(k not in _DEFAULT_HANDLERS for k in app.exception_handlers)
+    routes, explained = _compile_routes(app, solving, solve_all)
     _explained[id(app)] = explained
-    layers = [_native_layer(m) for m in app.user_middleware]
     return _fastrapi.AppCore(
         routes,
         _Hooks(app),
@@ -64,6 +71,7 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
         middleware=layers,
         asgi_app=app,
         sync_mode=sync_mode,
+        asgi_routing_errors=solve_all,
     )
 
 
@@ -88,12 +96,9 @@ def _app_not_native(app: fastapi.FastAPI) -> str | None:
     if getattr(app, "max_body_size", None) is not None:
         return "FastAPI(max_body_size=...)"
     for middleware in app.user_middleware:
-        if _native_layer(middleware) is None:
+        if _native_layer(middleware) is None and not _is_http_middleware(middleware):
             name = getattr(middleware.cls, "__qualname__", repr(middleware.cls))
             return f"middleware {name} runs in Python"
-    custom = [k for k in app.exception_handlers if k not in _DEFAULT_HANDLERS]
-    if custom:
-        return f"custom exception handlers ({', '.join(map(_name, custom))})"
     if app.router._low_priority_routes:
         return "frontend routes"
     return None
@@ -107,6 +112,11 @@ def _name(key: Any) -> str:
 
 
 # -- middleware run natively ----------------------------------------------------------------------
+
+
+def _is_http_middleware(middleware: Any) -> bool:
+    """``@app.middleware("http")``: its ``dispatch`` runs around the solved routes."""
+    return middleware.cls is BaseHTTPMiddleware and "dispatch" in middleware.kwargs and not middleware.args
 
 
 def _native_layer(middleware: Any) -> Any:
@@ -169,13 +179,14 @@ class _Plan:
     status_code: int = 200
     serialize: Callable[[Any], Any] | None = None
     solver: Any = None
-    spool_body: bool = False
     static_files: tuple[str, bool] | None = None
     # Served by the app's own code over ASGI.
     delegate: bool = False
 
 
-def _compile_routes(app: fastapi.FastAPI) -> tuple[list[_Plan], list[tuple[str, str]]]:
+def _compile_routes(
+    app: fastapi.FastAPI, solving: AppSolving, solve_all: bool
+) -> tuple[list[_Plan], list[tuple[str, str]]]:
     plans: list[_Plan] = []
     explained: list[tuple[str, str]] = []
     for context in iter_route_contexts(app.routes):
@@ -183,7 +194,7 @@ def _compile_routes(app: fastapi.FastAPI) -> tuple[list[_Plan], list[tuple[str, 
         if context.path is None:
             continue
         if isinstance(route, APIRoute):
-            plan, reason = _api_route_plan(app, context)
+            plan, reason = _api_route_plan(solving, context, solve_all)
         elif isinstance(route, Mount):
             plan, reason = _mount_plan(context)
         elif isinstance(route, Route):
@@ -210,12 +221,20 @@ def _mount_plan(context: Any) -> tuple[_Plan, str | None]:
     return _Plan(path, ["*"], delegate=True), "a mounted application"
 
 
-def _api_route_plan(app: fastapi.FastAPI, context: Any) -> tuple[_Plan, str | None]:
+def _api_route_plan(solving: AppSolving, context: Any, solve_all: bool) -> tuple[_Plan, str | None]:
     methods = sorted(context.methods)
     try:
-        plan = _native_plan(app, context)
+        _check_solvable(context)
     except _NotNative as why:
         return _Plan(context.path, methods, delegate=True), str(why)
+    try:
+        if solve_all:
+            raise _NotNative("solved")
+        plan = _native_plan(context)
+    except _NotNative:
+        # FastAPI's own handler answers, without its ASGI stack around it.
+        plan = _Plan(context.path, methods, endpoint=context.endpoint, is_async=True,
+                     solver=RouteSolver(solving, context.original_route, context))
     plan.path, plan.methods = context.path, methods
     return plan, None
 
@@ -224,17 +243,24 @@ class _NotNative(Exception):
     """Why a route is served by FastAPI's own code."""
 
 
-def _native_plan(app: fastapi.FastAPI, rc: Any) -> _Plan:
+def _check_solvable(rc: Any) -> None:
+    """What only FastAPI's whole stack gets right (then the route is served over ASGI)."""
     route = rc.original_route
     cls = type(route)
     if any(getattr(cls, name) is not getattr(APIRoute, name) for name in ("get_route_handler", "matches", "handle")):
         raise _NotNative(f"custom route class {cls.__qualname__}")
+    if rc.max_body_size is not None or route.form_limits:
+        raise _NotNative("body size or form limits")
+    if rc.body_field is not None and isinstance(rc.body_field.field_info, fastapi_params.Form):
+        raise _NotNative("a form body (parsed by Starlette as it streams)")
+
+
+def _native_plan(rc: Any) -> _Plan:
+    """The Rust fast path: parameters read and the endpoint called from Rust."""
     if rc.is_json_stream or rc.is_sse_stream or inspect.isgeneratorfunction(rc.dependant.call) or (
         inspect.isasyncgenfunction(rc.dependant.call)
     ):
         raise _NotNative("a generator endpoint (streamed by FastAPI)")
-    if rc.max_body_size is not None or route.form_limits:
-        raise _NotNative("body size or form limits")
     dependant = rc.dependant
     if dependant.dependencies:
         raise _NotNative("dependencies")
@@ -261,11 +287,7 @@ def _native_plan(app: fastapi.FastAPI, rc: Any) -> _Plan:
         *(_param(f) for f in dependant.header_params),
         *(_param(f) for f in dependant.cookie_params),
     ]
-    body = None
-    if dependant.body_params:
-        if isinstance(rc.body_field.field_info, fastapi_params.Form):
-            raise _NotNative("a form body (parsed by Starlette as it streams)")
-        body = _body_decoder(rc, dependant.body_params)
+    body = _body_decoder(rc, dependant.body_params) if dependant.body_params else None
     call = dependant.call
     return _Plan(
         path=rc.path,

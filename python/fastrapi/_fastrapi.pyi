@@ -14,9 +14,9 @@ class AppCore:
         hooks: Any,
         redirect_slashes: bool = True,
         middleware: Sequence[Any] | None = None,
-        websocket_routes: Sequence[Any] | None = None,
         asgi_app: Any = None,
         sync_mode: str = "auto",
+        asgi_routing_errors: bool = False,
     ) -> None: ...
     def __len__(self) -> int: ...
 
@@ -65,22 +65,7 @@ def run_worker(
 def resolve_driver(driver: str) -> str: ...
 def set_parent_death_signal(signal: int) -> None: ...
 def dumps(obj: Any, default: Any = None) -> bytes: ...
-
-class RequestData:
-    """The raw request, for routes solved in Python (dependencies, injected Request/Response)."""
-
-    method: str
-    path: str
-    raw_path: str
-    query: str
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    client: tuple[str, int] | None
-    server: tuple[str, int]
-    path_params: dict[str, str]
-    http_version: str
-    body_fd: int | None
-    connection: ConnectionState | None
+def report_app_error(exc: BaseException) -> None: ...
 
 class ConnectionState:
     """The client connection of a request."""
@@ -90,7 +75,7 @@ def timestamp_sign(secret: str, value: bytes) -> bytes: ...
 def timestamp_unsign(secret: str, signed: bytes, max_age: int | None = None) -> bytes | None: ...
 
 class WebSocketChannel:
-    """One WebSocket connection, driven by `fastrapi.websockets.WebSocket` with ASGI-shaped messages."""
+    """One WebSocket connection, driven by an ASGI app's session (`fastrapi._asgi.websocket_session`)."""
 
     @property
     def state(self) -> str: ...

@@ -32,6 +32,8 @@ pub struct CallContext<'a> {
     pub conn_open: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Made on the first request handed to Python, then shared by the connection's requests.
     pub conn_state: std::cell::OnceCell<Py<ConnectionState>>,
+    /// What the worker's ASGI scopes share (the solver's requests are ASGI-shaped too).
+    pub scope_base: Option<&'a crate::asgi::scope::ScopeBase>,
 }
 
 impl CallContext<'_> {
@@ -42,11 +44,6 @@ impl CallContext<'_> {
         let state = Py::new(py, ConnectionState::new(self.conn_fd, self.conn_open.clone()))?;
         let _ = self.conn_state.set(state.clone_ref(py));
         Ok(state)
-    }
-
-    /// Whether this request's route takes large bodies as a file (form and file uploads).
-    pub fn spools(&self, head: &Head<'_>) -> bool {
-        native::spools(self.app, head)
     }
 
     /// Starts a response's background work on this core's loop (its response is on the wire).
@@ -68,8 +65,6 @@ pub use native::{classify, Classified};
 pub struct Request<'r, 'b> {
     pub head: &'r Head<'b>,
     pub body: &'r [u8],
-    /// The body, when a large upload was written to a temporary file instead (`body` is empty).
-    pub spooled: Option<&'r std::fs::File>,
     /// A `StaticFiles` file found while classifying the request.
     pub static_hit: Option<native::StaticHit>,
 }

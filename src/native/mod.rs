@@ -19,7 +19,6 @@ use crate::json::JsonEncoder;
 use crate::params::{self, latin1, RequestParts};
 use crate::python::aio::{PendingTask, Started};
 use crate::python::app::RoutePlan;
-use crate::python::request::RequestData;
 use crate::python::CompiledApp;
 use crate::router::{decode_path, Lookup};
 
@@ -47,17 +46,6 @@ impl ResponseFor {
 pub enum Then {
     /// The endpoint (or solver) of this route returned it.
     Route(usize),
-    /// A routing-error handler returned it: it must be a `Response`.
-    Response,
-}
-
-/// Whether this request's route takes large bodies as a file (form and file uploads).
-pub fn spools(app: &CompiledApp, head: &Head<'_>) -> bool {
-    let path = decode_path(head.path);
-    match app.router.lookup(&path, head.method, head.method_str) {
-        Lookup::Found { route, .. } => app.routes[route].spool_body,
-        _ => false,
-    }
 }
 
 /// Which path serves a request.
@@ -93,7 +81,11 @@ pub fn classify(app: &CompiledApp, head: &Head<'_>) -> Classified {
                 Classified::Native(None)
             }
         }
-        Lookup::MethodNotAllowed { route } if app.routes[route].delegate && has_asgi => Classified::Asgi,
+        Lookup::MethodNotAllowed { route } if has_asgi && (app.routes[route].delegate || app.asgi_routing_errors) => {
+            Classified::Asgi
+        }
+        // The app's handlers (or `http` middleware) must see its 404s: FastAPI's router answers.
+        Lookup::NotFound if has_asgi && app.asgi_routing_errors => Classified::Asgi,
         _ => Classified::Native(None),
     }
 }
@@ -109,13 +101,10 @@ pub fn route(ctx: &CallContext, request: Request) -> Dispatched {
     match ctx.app.router.lookup(&path, head.method, head.method_str) {
         Lookup::Found { route, params } => {
             let answer = ResponseFor::of(head, Some(route));
-            Python::attach(|py| call_route(py, ctx, route, &params, &path, request, answer))
+            Python::attach(|py| call_route(py, ctx, route, &params, request, answer))
         }
         Lookup::MethodNotAllowed { route } => {
             let allow = ctx.app.router.allow_header(route);
-            if ctx.app.hooks.routing_error.is_some() {
-                return routing_error_in_python(ctx, 405, Some(allow), request, &path);
-            }
             let mut headers = crate::http::response::HeaderList::default();
             headers.push(&b"allow"[..], allow.as_bytes().to_vec());
             let body = br#"{"detail":"Method Not Allowed"}"#.to_vec();
@@ -123,13 +112,6 @@ pub fn route(ctx: &CallContext, request: Request) -> Dispatched {
         }
         Lookup::NotFound => {
             let redirect = slash_redirect(ctx, head, &path);
-            if ctx.app.hooks.routing_error.is_some() {
-                // Starlette's router answers inside the middleware: `http` middleware sees it.
-                return match &redirect {
-                    Some(location) => routing_error_in_python(ctx, 307, Some(location), request, &path),
-                    None => routing_error_in_python(ctx, 404, None, request, &path),
-                };
-            }
             Dispatched::Ready(match redirect {
                 Some(location) => Response::redirect(307, location),
                 None => Response::json(404, br#"{"detail":"Not Found"}"#.to_vec()),
@@ -142,57 +124,9 @@ pub fn route(ctx: &CallContext, request: Request) -> Dispatched {
 pub fn complete(ctx: &CallContext, task: &PendingTask, then: Then, answer: &ResponseFor) -> Response {
     Python::attach(|py| {
         let result = task.task.bind(py).call_method0(pyo3::intern!(py, "result"));
-        match then {
-            Then::Route(route) => finish(py, ctx, &ctx.app.routes[route], result, answer),
-            Then::Response => finish_response(py, ctx, result, answer),
-        }
+        let Then::Route(route) = then;
+        finish(py, ctx, &ctx.app.routes[route], result, answer)
     })
-}
-
-/// A 404/405 (or slash redirect, 307) for an app whose handlers or `http` middleware must see it.
-fn routing_error_in_python(
-    ctx: &CallContext,
-    status: u16,
-    extra: Option<&str>,
-    request: &Request,
-    path: &str,
-) -> Dispatched {
-    let answer = ResponseFor::of(request.head, None);
-    Python::attach(|py| {
-        let started = (|| {
-            let hook = ctx.app.hooks.routing_error.as_ref().map(|h| h.bind(py).clone());
-            let hook = hook.ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no routing hook"))?;
-            let body = PyBytes::new(py, request.body);
-            let connection = Some(ctx.connection_state(py)?);
-            let head = request.head;
-            let data =
-                RequestData::new(py, head, path, &body, &[], &[], ctx.peer_addr, ctx.local_addr, None, connection)?;
-            let coro = hook.call1((status, extra, data))?;
-            ctx.bridge.start(py, coro)
-        })();
-        match started {
-            Ok(Started::Done(result)) => Dispatched::Ready(finish_response(py, ctx, result, &answer)),
-            Ok(Started::Pending(task)) => Dispatched::Pending(Pending::new(task, Then::Response, answer)),
-            Err(e) => Dispatched::Ready(exception_response(py, ctx, e, &answer)),
-        }
-    })
-}
-
-/// A result that must already be a `Response` (routing-error handlers).
-fn finish_response(
-    py: Python<'_>,
-    ctx: &CallContext,
-    result: PyResult<Bound<'_, PyAny>>,
-    answer: &ResponseFor,
-) -> Response {
-    let converted = result.and_then(|value| {
-        if value.is_instance(ctx.app.hooks.response_class.bind(py))? {
-            py_response(py, ctx, &value, answer)
-        } else {
-            Err(pyo3::exceptions::PyTypeError::new_err("an exception handler must return a Response"))
-        }
-    });
-    converted.unwrap_or_else(|e| exception_response(py, ctx, e, answer))
 }
 
 /// Starlette's `redirect_slashes`: the same path with the trailing slash toggled, if it routes.
@@ -225,15 +159,12 @@ fn call_route(
     ctx: &CallContext,
     route: usize,
     path_params: &[(usize, Cow<'_, str>)],
-    decoded_path: &str,
     request: &Request,
     answer: ResponseFor,
 ) -> Dispatched {
     let plan = &ctx.app.routes[route];
     let called = match &plan.solver {
-        Some(solver) => {
-            solve_in_python(py, ctx, plan, solver, path_params, decoded_path, request).map(|c| Ok(Called::awaiting(c)))
-        }
+        Some(solver) => solve_in_python(py, ctx, plan, solver, path_params, request).map(|c| Ok(Called::awaiting(c))),
         None => prepare_and_call(py, ctx, plan, path_params, request, &answer),
     };
     let result = match called {
@@ -252,43 +183,30 @@ fn call_route(
     }
 }
 
-/// Hands the whole request to the route's Python solver; returns its coroutine.
+/// Hands the whole request to the route's Python solver (`fastrapi._solver`): the ASGI scope
+/// (path parameters as sent), the body read already, the connection; returns its coroutine.
 fn solve_in_python<'py>(
     py: Python<'py>,
     ctx: &CallContext,
     plan: &RoutePlan,
     solver: &Py<PyAny>,
     path_params: &[(usize, Cow<'_, str>)],
-    decoded_path: &str,
     request: &Request,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let body = PyBytes::new(py, request.body);
-    let body_fd = match request.spooled {
-        // Python gets its own descriptor; ours is closed when the request is done.
-        Some(file) => {
-            use std::os::fd::AsRawFd;
-            // SAFETY: dup of a descriptor we own; Python takes ownership of the copy.
-            let fd = unsafe { libc::dup(file.as_raw_fd()) };
-            if fd < 0 {
-                return Err(crate::errors::FastrapiError::Io(std::io::Error::last_os_error()).into());
-            }
-            Some(fd)
-        }
-        None => None,
+    let Some(base) = ctx.scope_base else {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err("this worker builds no scopes"));
     };
-    let data = RequestData::new(
-        py,
-        request.head,
-        decoded_path,
-        &body,
-        path_params,
-        &plan.path_param_names,
-        ctx.peer_addr,
-        ctx.local_addr,
-        body_fd,
-        Some(ctx.connection_state(py)?),
-    )?;
-    solver.bind(py).call1((data,))
+    let client = base.client(py, ctx.peer_addr)?;
+    let scope = base.build(py, request.head, &client, false)?;
+    let params = PyDict::new(py);
+    for (index, value) in path_params {
+        if let Some(name) = plan.path_param_names.get(*index) {
+            params.set_item(name.bind(py), value.as_ref())?;
+        }
+    }
+    scope.set_item(pyo3::intern!(py, "path_params"), params)?;
+    let body = PyBytes::new(py, request.body);
+    solver.bind(py).call1((scope, body, ctx.connection_state(py)?))
 }
 
 /// What calling an endpoint gave: its value, or an awaitable that will give it (an `async def`,

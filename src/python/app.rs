@@ -26,11 +26,9 @@ pub struct RoutePlan {
     pub serialize: Option<Py<PyAny>>,
     /// Names of path parameters in template order, interned.
     pub path_param_names: Vec<Py<PyString>>,
-    /// `solve(request: RequestData) -> awaitable`: the whole request is handled in Python
-    /// (dependencies, injected `Request`/`Response`/`BackgroundTasks`).
+    /// `solve(scope, body, connection) -> awaitable`: the whole request is handled in Python
+    /// (`fastrapi._solver`: dependencies, injected `Request`/`Response`, custom handlers).
     pub solver: Option<Py<PyAny>>,
-    /// Large bodies go to a temporary file instead of memory (form and file routes).
-    pub spool_body: bool,
     /// A `StaticFiles` mount: regular files are served from Rust, the rest as the route says.
     pub static_dir: Option<crate::files::static_files::StaticDir>,
     /// The app's own code serves this route over ASGI (the route is in the table so that routes
@@ -52,19 +50,11 @@ pub struct Hooks {
     pub run_background: Py<PyAny>,
     /// `expect_background(task)`: told when a response with a background task is written.
     pub expect_background: Option<Py<PyAny>>,
-    /// `routing_error(status, allow, request) -> coroutine`, only when the app handles 404/405 itself.
-    pub routing_error: Option<Py<PyAny>>,
     /// Starlette's `FileResponse`: instances are sent from disk by Rust.
     pub file_response_class: Option<Py<PyAny>>,
     /// `prepare_file(response)`: stats a `FileResponse` made without `stat_result`, raising as
     /// Starlette does.
     pub prepare_file: Option<Py<PyAny>>,
-}
-
-/// A WebSocket route: `solve(request_data, channel) -> coroutine` runs the whole session.
-pub struct WsRoutePlan {
-    pub solver: Py<PyAny>,
-    pub path_param_names: Vec<Py<PyString>>,
 }
 
 pub struct CompiledApp {
@@ -76,11 +66,10 @@ pub struct CompiledApp {
     pub redirect_slashes: bool,
     /// A GZip layer is configured (HEAD answers then carry their body through the layers).
     pub has_gzip: bool,
-    /// WebSocket routes, matched only for upgrade requests (as Starlette matches by scope type).
-    pub ws_router: Router,
-    pub ws_routes: Vec<WsRoutePlan>,
     /// The ASGI application that serves every request no native route takes.
     pub asgi: Option<Py<PyAny>>,
+    /// 404s and 405s go to the ASGI application too (its handlers or `http` middleware must see them).
+    pub asgi_routing_errors: bool,
 }
 
 /// The app as Rust sees it. Built once from Python plan objects; immutable afterwards.
@@ -146,8 +135,8 @@ impl AppCore {
     /// `status_code`, `serialize`; `hooks`: an object with the callables of [`Hooks`].
     #[new]
     #[pyo3(signature = (
-        routes, hooks, redirect_slashes = true, middleware = None, websocket_routes = None, asgi_app = None,
-        sync_mode = "auto"
+        routes, hooks, redirect_slashes = true, middleware = None, asgi_app = None, sync_mode = "auto",
+        asgi_routing_errors = false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -155,9 +144,9 @@ impl AppCore {
         hooks: &Bound<'_, PyAny>,
         redirect_slashes: bool,
         middleware: Option<&Bound<'_, PyList>>,
-        websocket_routes: Option<&Bound<'_, PyList>>,
         asgi_app: Option<Py<PyAny>>,
         sync_mode: &str,
+        asgi_routing_errors: bool,
     ) -> PyResult<Self> {
         let sync_mode = SyncMode::parse(sync_mode)?;
         let mut layers = Vec::new();
@@ -206,7 +195,6 @@ impl AppCore {
                 serialize: optional_callable(&route, "serialize")?,
                 path_param_names,
                 solver,
-                spool_body: route.getattr("spool_body")?.extract()?,
                 static_dir: static_dir_from_py(&route)?,
                 delegate,
             });
@@ -221,21 +209,9 @@ impl AppCore {
                 Ok(hook) if !hook.is_none() => Some(hook.unbind()),
                 _ => None,
             },
-            routing_error: optional_callable(hooks, "routing_error")?,
             file_response_class: hooks.getattr("file_response_class").ok().filter(|c| !c.is_none()).map(Bound::unbind),
             prepare_file: hooks.getattr("prepare_file").ok().filter(|c| !c.is_none()).map(Bound::unbind),
         };
-        let mut ws_router = Router::default();
-        let mut ws_routes = Vec::new();
-        for route in websocket_routes.into_iter().flatten() {
-            let path: String = route.getattr("path")?.extract()?;
-            let id = ws_router
-                .add(&path, &["GET".to_string()])
-                .map_err(|e| FastrapiError::Config(format!("websocket route {path:?}: {e}")))?;
-            let path_param_names =
-                ws_router.template(id).params.iter().map(|(name, _)| PyString::intern(py, name).unbind()).collect();
-            ws_routes.push(WsRoutePlan { solver: route.getattr("solver")?.unbind(), path_param_names });
-        }
         Ok(AppCore {
             inner: Arc::new(CompiledApp {
                 has_gzip: layers.iter().any(|layer| matches!(layer, crate::middleware::Layer::GZip(_))),
@@ -244,9 +220,8 @@ impl AppCore {
                 routes: plans,
                 hooks,
                 redirect_slashes,
-                ws_router,
-                ws_routes,
                 asgi: asgi_app,
+                asgi_routing_errors,
             }),
         })
     }

@@ -36,3 +36,10 @@ pub fn report_app_error(py: Python<'_>, error: &PyErr) {
     }
     log_error(py, "Exception in ASGI application", Some(error));
 }
+
+/// `fastrapi._fastrapi.report_app_error(exc)`: the server's report of an exception the app
+/// answered itself but did not handle (Starlette's `ServerErrorMiddleware` re-raises it).
+#[pyfunction(name = "report_app_error")]
+pub fn report_exception(py: Python<'_>, exc: Bound<'_, pyo3::exceptions::PyBaseException>) {
+    report_app_error(py, &PyErr::from_value(exc.into_any()));
+}

@@ -43,8 +43,6 @@ pub struct ServerConfig {
     pub uring_entries: u32,
     /// io_uring set-up flags (`coop_taskrun`, `single_issuer`, `defer_taskrun`, `submit_all`).
     pub uring_flags: Vec<String>,
-    /// Form/file uploads larger than this are streamed to a temporary file, not held in memory.
-    pub spool_body_bytes: usize,
     /// Largest WebSocket message accepted (larger: close 1009), as uvicorn's `ws_max_size`.
     pub ws_max_size: usize,
     /// Ping an idle WebSocket this often (`None`: never), as uvicorn's `ws_ping_interval`.
@@ -94,7 +92,7 @@ impl ServerConfig {
         max_head_bytes = 16384, max_headers = 100, max_body_bytes = 16 * 1024 * 1024,
         keep_alive_timeout = 5.0, header_timeout = 30.0, graceful_timeout = 30.0,
         server_header = None, handle_signals = true, uring_entries = 1024, uring_flags = None,
-        spool_body_bytes = 1024 * 1024, ws_max_size = 16 * 1024 * 1024, ws_ping_interval = Some(20.0),
+        ws_max_size = 16 * 1024 * 1024, ws_ping_interval = Some(20.0),
         ws_ping_timeout = Some(20.0), access_log = false, asgi_pathsend = false,
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -114,7 +112,6 @@ impl ServerConfig {
         handle_signals: bool,
         uring_entries: u32,
         uring_flags: Option<Vec<String>>,
-        spool_body_bytes: usize,
         ws_max_size: usize,
         ws_ping_interval: Option<f64>,
         ws_ping_timeout: Option<f64>,
@@ -148,7 +145,6 @@ impl ServerConfig {
             handle_signals,
             uring_entries,
             uring_flags,
-            spool_body_bytes,
             ws_max_size,
             ws_ping_interval: ws_ping_interval.map(|t| duration("ws_ping_interval", t)).transpose()?,
             ws_ping_timeout: ws_ping_timeout.map(|t| duration("ws_ping_timeout", t)).transpose()?,

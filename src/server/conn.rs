@@ -7,7 +7,6 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use monoio::io::AsyncWriteRentExt;
 use monoio::net::TcpStream;
@@ -59,12 +58,6 @@ enum Next {
     Upgrade {
         upgrade: super::websocket::Upgrade,
         head_len: usize,
-    },
-    /// A large upload for a form/file route: stream the body to a temporary file.
-    SpoolBody {
-        head_len: usize,
-        body_len: usize,
-        expect: bool,
     },
     ReadChunked {
         head_len: usize,
@@ -125,14 +118,13 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
         conn_fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
         conn_open: open.0.clone(),
         conn_state: Default::default(),
+        scope_base: worker.asgi_scope.as_ref(),
     };
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut wbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut start = 0usize;
     // A chunked body decoded ahead of its head being parsed again: (body, bytes it spanned).
     let mut chunked: Option<(Vec<u8>, usize)> = None;
-    // A Content-Length body written to a temporary file ahead of its head being parsed again.
-    let mut spooled: Option<std::fs::File> = None;
     // `scope["client"]` of this connection's ASGI requests, made once.
     let client: std::cell::OnceCell<pyo3::Py<pyo3::PyAny>> = std::cell::OnceCell::new();
 
@@ -173,17 +165,9 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                         let available = rbuf.len() - start;
                         let body: Result<(&[u8], usize), Next> = match head.framing {
                             Framing::None => Ok((&[][..], head.head_len)),
-                            Framing::Length(_) if spooled.is_some() => Ok((&[][..], head.head_len)),
                             Framing::Length(n) if available >= head.head_len + n => {
                                 let from = start + head.head_len;
                                 Ok((&rbuf[from..from + n], head.head_len + n))
-                            }
-                            Framing::Length(n) if n > config.spool_body_bytes && ctx.spools(&head) => {
-                                Err(Next::SpoolBody {
-                                    head_len: head.head_len,
-                                    body_len: n,
-                                    expect: head.expect_continue,
-                                })
                             }
                             Framing::Length(n) => {
                                 Err(Next::ReadBody { total: head.head_len + n, expect: head.expect_continue })
@@ -199,9 +183,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                             Ok((body, consumed)) => {
                                 let opts = OwnedOpts::of(&head, worker);
                                 let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(&head));
-                                let spooled_body = spooled.take();
-                                let request =
-                                    dispatch::Request { head: &head, body, spooled: spooled_body.as_ref(), static_hit };
+                                let request = dispatch::Request { head: &head, body, static_hit };
                                 let dispatched = dispatch::dispatch(&ctx, request);
                                 Next::Answered { dispatched, consumed, opts, logged }
                             }
@@ -295,19 +277,6 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     }
                 }
             }
-            Next::SpoolBody { head_len, body_len, expect } => {
-                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
-                    return;
-                }
-                compact(&mut rbuf, &mut start);
-                if expect && send_continue(&mut stream).await.is_err() {
-                    return;
-                }
-                match spool(&mut stream, &mut rbuf, head_len, body_len, config.header_timeout).await {
-                    Some(file) => spooled = Some(file),
-                    None => return,
-                }
-            }
             Next::ReadChunked { head_len, expect } => {
                 if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
@@ -388,60 +357,6 @@ fn start_asgi(
     });
     let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(head));
     Ok((AsgiCall { exchange, run, body, expect_continue: head.expect_continue, logged }, staged))
-}
-
-/// Moves a `body_len`-byte body that follows the head at the start of `rbuf` into an
-/// unlinked temporary file, reading the rest from the socket chunk by chunk. Afterwards `rbuf`
-/// holds the head followed by any bytes that came after the body (a pipelined request).
-async fn spool(
-    stream: &mut TcpStream,
-    rbuf: &mut Vec<u8>,
-    head_len: usize,
-    body_len: usize,
-    timeout: Duration,
-) -> Option<std::fs::File> {
-    use std::io::Write;
-    let mut file = temp_file().ok()?;
-    let mut remaining = body_len;
-    let buffered = (rbuf.len() - head_len).min(remaining);
-    file.write_all(&rbuf[head_len..head_len + buffered]).ok()?;
-    remaining -= buffered;
-    let leftover: Vec<u8> = rbuf[head_len + buffered..].to_vec();
-    rbuf.truncate(head_len);
-    let mut chunk: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut extra = leftover;
-    while remaining > 0 {
-        chunk.clear();
-        if read_more(stream, &mut chunk, timeout, None).await != Read::Data {
-            return None;
-        }
-        let take = chunk.len().min(remaining);
-        // The file is in the page cache or tmpfs: these writes do not wait on a disk.
-        file.write_all(&chunk[..take]).ok()?;
-        remaining -= take;
-        extra.extend_from_slice(&chunk[take..]);
-    }
-    rbuf.extend_from_slice(&extra);
-    Some(file)
-}
-
-/// A new, already unlinked file in the temporary directory: nothing is left behind.
-fn temp_file() -> std::io::Result<std::fs::File> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir();
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!("fastrapi-body-{}-{n}", std::process::id()));
-        match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
-            Ok(file) => {
-                std::fs::remove_file(&path)?;
-                return Ok(file);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// Writes `response` after whatever `wbuf` already holds; `false` when the connection must end

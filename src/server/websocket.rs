@@ -3,23 +3,19 @@
 //! outbox, written as the socket takes it) and the endpoint's asyncio task — plus a keep-alive
 //! timer. The connection never leaves the worker that accepted it.
 
-use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use monoio::buf::{IoBufMut, SliceMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
 use super::state::Worker;
 use crate::dispatch::CallContext;
 use crate::http::Head;
 use crate::middleware::{Layer, Rejection};
 use crate::python::aio::{PendingTask, Started};
-use crate::python::request::RequestData;
 use crate::python::websocket::{write_refusal, Incoming, Phase, WebSocketChannel, WsShared, INBOX_LIMIT};
-use crate::router::{decode_path, Lookup};
 use crate::ws::{self, Message, MessageReader};
 
 /// A peer that does not answer our close frame within this time (or within `ws_ping_timeout`,
@@ -29,20 +25,10 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// What to do with an upgrade request, decided while its head is still borrowed.
 pub enum Upgrade {
-    /// An HTTP answer instead (bad handshake, no such route, middleware refusal).
+    /// An HTTP answer instead (bad handshake, no app to take it, middleware refusal).
     Refuse(Vec<u8>),
-    Open {
-        target: Target,
-        accept: String,
-    },
-}
-
-/// Who runs the session.
-pub enum Target {
-    /// A native WebSocket route, with the request its solver gets.
-    Route(usize, Py<RequestData>),
-    /// The app's ASGI callable, with the session's scope.
-    Asgi(Py<pyo3::types::PyDict>),
+    /// The app's ASGI callable runs the session, with this scope.
+    Open { scope: Py<pyo3::types::PyDict>, accept: String },
 }
 
 fn refusal(status: u16, headers: &[(&[u8], &[u8])], body: &[u8]) -> Upgrade {
@@ -51,7 +37,8 @@ fn refusal(status: u16, headers: &[(&[u8], &[u8])], body: &[u8]) -> Upgrade {
     Upgrade::Refuse(out)
 }
 
-/// Routes and checks an upgrade request (native TrustedHost applies, CORS does not, as in Starlette).
+/// Checks an upgrade request (native TrustedHost applies, CORS does not, as in Starlette) and
+/// builds the session's `websocket` scope.
 pub fn prepare(ctx: &CallContext, worker: &Worker, head: &Head<'_>) -> Upgrade {
     for layer in &ctx.app.middleware {
         if let Layer::TrustedHost(trusted) = layer {
@@ -69,51 +56,16 @@ pub fn prepare(ctx: &CallContext, worker: &Worker, head: &Head<'_>) -> Upgrade {
             return refusal(e.status(), &headers, e.body().as_bytes());
         }
     };
-    let path = decode_path(head.path);
-    let (route, params) = match ctx.app.ws_router.lookup(&path, head.method, head.method_str) {
-        Lookup::Found { route, params } => {
-            let params: Vec<(usize, Cow<'_, str>)> =
-                params.into_iter().map(|(i, v)| (i, Cow::Owned(v.into_owned()))).collect();
-            (route, params)
-        }
-        _ if ctx.app.asgi.is_some() => return prepare_asgi(ctx, worker, head, handshake.accept),
-        // Starlette closes a WebSocket no route matches; before the handshake that is a 403.
-        _ => return refusal(403, &[], b""),
-    };
-    let plan = &ctx.app.ws_routes[route];
-    let data = Python::attach(|py| {
-        let body = PyBytes::new(py, b"");
-        let data = RequestData::new(
-            py,
-            head,
-            &path,
-            &body,
-            &params,
-            &plan.path_param_names,
-            ctx.peer_addr,
-            ctx.local_addr,
-            None,
-            None,
-        );
-        data.map(Bound::unbind).map_err(|e| e.print(py))
-    });
-    match data {
-        Ok(data) => Upgrade::Open { target: Target::Route(route, data), accept: handshake.accept },
-        Err(()) => refusal(500, &[], b"Internal Server Error"),
-    }
-}
-
-/// A session the app's ASGI callable runs: its `websocket` scope.
-fn prepare_asgi(ctx: &CallContext, worker: &Worker, head: &Head<'_>, accept: String) -> Upgrade {
     let Some(base) = worker.asgi_scope.as_ref() else {
-        return refusal(500, &[], b"Internal Server Error");
+        // Starlette closes a WebSocket nothing takes; before the handshake that is a 403.
+        return refusal(403, &[], b"");
     };
     let scope = Python::attach(|py| {
         let client = base.client(py, ctx.peer_addr)?;
         base.build(py, head, &client, true).map(Bound::unbind)
     });
     match scope {
-        Ok(scope) => Upgrade::Open { target: Target::Asgi(scope), accept },
+        Ok(scope) => Upgrade::Open { scope, accept: handshake.accept },
         Err(e) => {
             Python::attach(|py| crate::python::log::log_error(py, "building a WebSocket scope failed", Some(&e)));
             refusal(500, &[], b"Internal Server Error")
@@ -123,27 +75,22 @@ fn prepare_asgi(ctx: &CallContext, worker: &Worker, head: &Head<'_>, accept: Str
 
 /// Serves the WebSocket until both the connection and the endpoint are done.
 pub async fn run(worker: &Worker, stream: TcpStream, leftover: Vec<u8>, upgrade: Upgrade) {
-    let (target, accept) = match upgrade {
+    let (scope, accept) = match upgrade {
         Upgrade::Refuse(answer) => {
             let mut stream = stream;
             let _ = stream.write_all(answer).await;
             return;
         }
-        Upgrade::Open { target, accept } => (target, accept),
+        Upgrade::Open { scope, accept } => (scope, accept),
     };
     let shared = WsShared::new(accept, worker.bridge.clone());
     let pending = Python::attach(|py| {
         let started = Bound::new(py, WebSocketChannel { shared: shared.clone() }).and_then(|channel| {
-            let coro = match (target, worker.app.asgi.as_ref()) {
-                (Target::Route(route, data), _) => {
-                    worker.app.ws_routes[route].solver.bind(py).call1((data, channel))?
-                }
-                (Target::Asgi(scope), Some(app)) => {
-                    let session = py.import("fastrapi._asgi")?.getattr("websocket_session")?;
-                    session.call1((app, scope, channel))?
-                }
-                (Target::Asgi(_), None) => return Err(pyo3::exceptions::PyRuntimeError::new_err("no ASGI app")),
+            let Some(app) = worker.app.asgi.as_ref() else {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err("no ASGI app"));
             };
+            let session = py.import("fastrapi._asgi")?.getattr("websocket_session")?;
+            let coro = session.call1((app, scope, channel))?;
             worker.bridge.start(py, coro)
         });
         match started {

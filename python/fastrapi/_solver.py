@@ -1,0 +1,257 @@
+"""Routes whose requests need Python objects (dependencies, an injected ``Request``/``Response``,
+custom exception handlers, ``@app.middleware("http")``), served without FastAPI's ASGI stack.
+
+The request is answered by FastAPI's own route handler (``get_request_handler``: body, dependency
+solving, endpoint, serialisation), inside the exit stacks FastAPI's ``request_response`` opens and
+with the app's exception handlers looked up as Starlette does — the same code, minus the ASGI
+plumbing around it. The only change: sync dependencies and endpoints go through fastrapi's
+inline-or-pool policy (``fastrapi.concurrency``) instead of a thread hop each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, contextmanager
+from typing import Any
+
+from fastapi.dependencies.models import (
+    Dependant,
+    _is_async_gen_callable,
+    _is_coroutine_callable,
+    _is_gen_callable,
+)
+from fastapi.exceptions import FastAPIError
+from fastapi.routing import get_request_handler
+from starlette._exception_handler import _lookup_exception_handler
+from starlette._utils import is_async_callable
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fastrapi import _fastrapi, concurrency
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class AppSolving:
+    """What every solved route of one app shares: its exception handlers and its ``http``
+    middleware (``BaseHTTPMiddleware`` dispatch functions, outermost first)."""
+
+    def __init__(self, app: Any, dispatchers: list[Callable[..., Any]]) -> None:
+        self.app = app
+        handlers = {k: v for k, v in app.exception_handlers.items() if k not in (500, Exception)}
+        table = ExceptionMiddleware(None, handlers=handlers)  # type: ignore[arg-type]
+        # As Starlette's ExceptionMiddleware puts them in the scope.
+        self.exception_handlers = (table._exception_handlers, table._status_handlers)
+        self.server_error_handler = app.exception_handlers.get(500) or app.exception_handlers.get(Exception)
+        self.dispatchers = dispatchers
+
+    async def handled(self, request: Request, exc: Exception) -> Response:
+        """The app's answer to an exception (re-raised when it has none, as Starlette does)."""
+        exception_handlers, status_handlers = self.exception_handlers
+        handler = status_handlers.get(exc.status_code) if isinstance(exc, HTTPException) else None
+        if handler is None:
+            handler = _lookup_exception_handler(exception_handlers, exc)
+        if handler is None:
+            return await self.server_error(request, exc)
+        return await _call_handler(handler, request, exc)
+
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's ServerErrorMiddleware: the app's 500 handler answers (outside every other
+        middleware), and the exception is still reported as unhandled."""
+        if self.server_error_handler is None:
+            raise exc
+        response = await _call_handler(self.server_error_handler, request, exc)
+        _fastrapi.report_app_error(exc)
+        response._fastrapi_server_error = True  # type: ignore[attr-defined]
+        return response
+
+
+async def _call_handler(handler: Callable[..., Any], request: Request, exc: Exception) -> Response:
+    if is_async_callable(handler):
+        return await handler(request, exc)  # type: ignore[no-any-return]
+    return await run_in_threadpool(handler, request, exc)  # type: ignore[no-any-return]
+
+
+class RouteSolver:
+    """``solve(scope, body, connection)``: the response to one request of this route."""
+
+    def __init__(self, shared: AppSolving, route: Any, context: Any) -> None:
+        self.shared = shared
+        self.context = context
+        self.convertors = context.param_convertors
+        self.original = _handler(context, context.dependant)
+        self.fast = _handler(context, _policy_dependant(context.dependant, {}, endpoint=True))
+        self.scope_extras = {
+            "app": shared.app,
+            "router": shared.app.router,
+            "endpoint": context.endpoint,
+            "route": route,
+            "starlette.exception_handlers": shared.exception_handlers,
+        }
+        effective = getattr(context, "_route_context", None)
+        if effective is not None:
+            self.scope_extras["fastapi"] = {"effective_route_context": effective}
+        endpoint_response: Handler = self.respond
+        for dispatch in reversed(shared.dispatchers):
+            endpoint_response = _middleware(dispatch, endpoint_response)
+        self.chain = endpoint_response
+
+    def __call__(self, scope: dict[str, Any], body: bytes, connection: Any) -> Awaitable[Response]:
+        scope.update(self.scope_extras)
+        raw = scope["path_params"]
+        convertors = self.convertors
+        scope["path_params"] = {name: convertors[name].convert(value) for name, value in raw.items()}
+        request = Request(scope, _Receive(connection))
+        request._body = body
+        return self._solve(request)
+
+    async def _solve(self, request: Request) -> Response:
+        try:
+            return await self.chain(request)
+        except Exception as exc:
+            return await self.shared.server_error(request, exc)
+
+    async def respond(self, request: Request) -> Response:
+        """FastAPI's ``request_response`` around the handler, the response left for Rust to send:
+        request-scoped ``yield`` dependencies exit once it (and its background tasks) went out."""
+        scope = request.scope
+        handler = self.original if self.shared.app.dependency_overrides else self.fast
+        request_stack = AsyncExitStack()
+        await request_stack.__aenter__()
+        scope["fastapi_inner_astack"] = request_stack
+        scope["fastapi_middleware_astack"] = request_stack
+        try:
+            async with AsyncExitStack() as function_stack:
+                scope["fastapi_function_astack"] = function_stack
+                response = await handler(request)
+        except Exception as exc:
+            if await request_stack.__aexit__(type(exc), exc, exc.__traceback__):
+                raise FastAPIError(
+                    "Response not awaited. There's a high chance that the application code is raising an "
+                    "exception and a dependency with yield has a block with a bare except, or a block with "
+                    "except Exception, and is not raising the exception again."
+                ) from exc
+            return await self.shared.handled(request, exc)
+        response.background = _ThenExit(response.background, request_stack)  # type: ignore[assignment]
+        return response
+
+
+def _middleware(dispatch: Callable[..., Any], call_next: Handler) -> Handler:
+    async def handler(request: Request) -> Response:
+        return await dispatch(request, call_next)  # type: ignore[no-any-return]
+
+    return handler
+
+
+class _Receive:
+    """``receive`` of a request whose body the server has read already: only a client that left
+    is news (``Request.is_disconnected()``)."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def __call__(self) -> dict[str, Any]:
+        if self.connection is not None and self.connection.is_closed():
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class _ThenExit:
+    """The response's background tasks, then the request's exit stack (FastAPI exits it after
+    ``await response(...)``, which runs the background)."""
+
+    def __init__(self, background: Any, stack: AsyncExitStack) -> None:
+        self.background = background
+        self.stack = stack
+
+    async def __call__(self) -> None:
+        try:
+            if self.background is not None:
+                await self.background()
+        except BaseException as exc:
+            await self.stack.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        await self.stack.__aexit__(None, None, None)
+
+
+def _handler(context: Any, dependant: Dependant) -> Handler:
+    """FastAPI's request handler for this route, on ``dependant``."""
+    return get_request_handler(
+        dependant=dependant,
+        body_field=context.body_field,
+        status_code=context.status_code,
+        response_class=context.response_class,
+        response_field=context.response_field,
+        response_model_include=context.response_model_include,
+        response_model_exclude=context.response_model_exclude,
+        response_model_by_alias=context.response_model_by_alias,
+        response_model_exclude_unset=context.response_model_exclude_unset,
+        response_model_exclude_defaults=context.response_model_exclude_defaults,
+        response_model_exclude_none=context.response_model_exclude_none,
+        dependency_overrides_provider=context.dependency_overrides_provider,
+        embed_body_fields=context._embed_body_fields,
+        strict_content_type=context.strict_content_type,
+        form_limits=context.original_route.form_limits,
+        stream_item_field=context.stream_item_field,
+        is_json_stream=context.is_json_stream,
+    )
+
+
+# -- sync code through the inline-or-pool policy ---------------------------------------------------
+
+
+def _policy_dependant(dependant: Dependant, made: dict[int, Any], endpoint: bool = False) -> Dependant:
+    """A copy of ``dependant`` whose sync callables run as fastrapi's policy says. One wrapper per
+    callable (so FastAPI's per-request dependency cache, keyed by callable, works the same). A
+    generator endpoint is left as it is: FastAPI streams what it yields."""
+    subs = [_policy_dependant(sub, made) for sub in dependant.dependencies]
+    call = dependant.call
+    asynchronous = call is None or _is_coroutine_callable(call) or _is_async_gen_callable(call)
+    if call is not None and not asynchronous and not (endpoint and _is_gen_callable(call)):
+        key = id(call)
+        if key not in made:
+            made[key] = _as_async(call)
+        call = made[key]
+    return dataclasses.replace(dependant, call=call, dependencies=subs)
+
+
+def _as_async(call: Callable[..., Any]) -> Callable[..., Any]:
+    policy = concurrency.policy_for(call)
+    if _is_gen_callable(call):
+
+        async def yield_dependency(**kwargs: Any) -> AsyncIterator[Any]:
+            async with _sync_context(contextmanager(call)(**kwargs), policy) as value:
+                yield value
+
+        return yield_dependency
+
+    async def sync_callable(**kwargs: Any) -> Any:
+        if policy.offload:
+            return await policy.pooled(call, **kwargs)
+        return policy.inline(call, **kwargs)
+
+    return sync_callable
+
+
+@contextlib.asynccontextmanager
+async def _sync_context(cm: Any, policy: Any) -> AsyncIterator[Any]:
+    """A sync ``yield`` dependency's context: entered (timed) and exited inline, or both in the pool."""
+    if policy.offload:
+        async with concurrency.contextmanager_in_threadpool(cm) as value:
+            yield value
+        return
+    value = policy.inline(cm.__enter__)
+    try:
+        yield value
+    except BaseException as exc:
+        if not cm.__exit__(type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        cm.__exit__(None, None, None)
