@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import email.message
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +32,7 @@ from fastapi.exception_handlers import http_exception_handler, request_validatio
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.utils import is_body_allowed_for_status_code
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
@@ -409,15 +411,18 @@ def _json_body(raw: bytes, content_type: str | None, strict: bool) -> Any:
         return _UNDEFINED
     if content_type is None:
         return raw if not strict else _RawValue(raw)
-    import email.message
+    return raw if _is_json_type(content_type) else _RawValue(raw)
 
+
+@functools.lru_cache(maxsize=256)
+def _is_json_type(content_type: str) -> bool:
+    """FastAPI's test (an `email.message` parse of the header), remembered per header value."""
     message = email.message.Message()
     message["content-type"] = content_type
     if message.get_content_maintype() == "application":
         subtype = message.get_content_subtype()
-        if subtype == "json" or subtype.endswith("+json"):
-            return raw
-    return _RawValue(raw)
+        return subtype == "json" or subtype.endswith("+json")
+    return False
 
 
 class _RawValue(bytes):
@@ -492,7 +497,15 @@ class _Hooks:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.jsonable_encoder = jsonable_encoder
+
+    @staticmethod
+    def jsonable_encoder(value: Any) -> Any:
+        """What the Rust JSON writer asks for a value it does not know. A model is dumped the way
+        `jsonable_encoder` starts (the Rust writer then does what its second, recursive pass
+        would: the dump holds JSON types only); anything else goes to `jsonable_encoder`."""
+        if isinstance(value, BaseModel):
+            return value.model_dump(mode="json", by_alias=True)
+        return jsonable_encoder(value)
 
     def handle_exception(self, exc: BaseException) -> Response | None:
         if isinstance(exc, HTTPException):
