@@ -64,8 +64,9 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     # With handlers of its own (or `http` middleware) the app's code must see every request as a
     # `Request`: each route is solved, and 404s/405s are FastAPI's router's.
     solve_all = bool(dispatchers) or any(k not in _DEFAULT_HANDLERS for k in app.exception_handlers)
-    routes, explained = _compile_routes(app, solving, solve_all)
+    routes, explained, counts = _compile_routes(app, solving, solve_all)
     _explained[id(app)] = explained
+    _api_counts[id(app)] = counts
     return _fastrapi.AppCore(
         routes,
         _Hooks(app),
@@ -77,14 +78,29 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     )
 
 
-# What the last compile of an app (by id) served over ASGI, and why.
+# What the last compile of an app (by id) served over ASGI, and why; its path operations (native, all).
 _explained: dict[int, list[tuple[str, str]]] = {}
+_api_counts: dict[int, tuple[int, int]] = {}
 
 
 def explain(app: Any) -> list[tuple[str, str]]:
-    """``(route, reason)`` for every route served over ASGI instead of natively."""
-    compile_app(app)
+    """``(route, reason)`` for every route of the last compile of ``app`` that is served over
+    ASGI instead of natively (compiles it if it never was)."""
+    if id(app) not in _explained:
+        compile_app(app)
     return list(_explained.get(id(app), []))
+
+
+def describe(app: Any) -> str:
+    """One line: how much of the app is native (the start-up line)."""
+    if not isinstance(app, fastapi.FastAPI):
+        return "an ASGI application: every request runs its own code over ASGI"
+    not_native = explain(app)
+    if not_native and not_native[0][0] == "*":
+        return f"every request runs FastAPI's own stack over ASGI: {not_native[0][1]} (fastrapi run --explain)"
+    native, total = _api_counts.get(id(app), (0, 0))
+    more = " (fastrapi run --explain lists the others)" if native < total else ""
+    return f"{native} of {total} path operations native{more}"
 
 
 def _app_not_native(app: fastapi.FastAPI) -> str | None:
@@ -184,19 +200,26 @@ class _Plan:
     static_files: tuple[str, bool] | None = None
     # Served by the app's own code over ASGI.
     delegate: bool = False
+    # Requests with a large (or chunked) body go to the app's own code over ASGI, which streams it.
+    stream_large_bodies: bool = False
 
 
 def _compile_routes(
     app: fastapi.FastAPI, solving: AppSolving, solve_all: bool
-) -> tuple[list[_Plan], list[tuple[str, str]]]:
+) -> tuple[list[_Plan], list[tuple[str, str]], tuple[int, int]]:
+    """The table's entries in Starlette's order, the ones served over ASGI (and why), and how
+    many path operations are native out of how many."""
     plans: list[_Plan] = []
     explained: list[tuple[str, str]] = []
+    native = operations = 0
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if context.path is None:
             continue
         if isinstance(route, APIRoute):
             plan, reason = _api_route_plan(solving, context, solve_all)
+            operations += 1
+            native += not plan.delegate
         elif isinstance(route, Mount):
             plan, reason = _mount_plan(context)
         elif isinstance(route, Route):
@@ -207,7 +230,7 @@ def _compile_routes(
         plans.append(plan)
         if reason is not None:
             explained.append((f"{' '.join(plan.methods)} {plan.path}", reason))
-    return plans, explained
+    return plans, explained, (native, operations)
 
 
 def _mount_plan(context: Any) -> tuple[_Plan, str | None]:
@@ -235,8 +258,10 @@ def _api_route_plan(solving: AppSolving, context: Any, solve_all: bool) -> tuple
         plan = _native_plan(context)
     except _NotNative:
         # FastAPI's own handler answers, without its ASGI stack around it.
+        # A large form upload is streamed to FastAPI's own stack instead of being read first.
+        is_form = context.body_field is not None and isinstance(context.body_field.field_info, fastapi_params.Form)
         plan = _Plan(context.path, methods, endpoint=context.endpoint, is_async=True,
-                     solver=RouteSolver(solving, context.original_route, context))
+                     solver=RouteSolver(solving, context.original_route, context), stream_large_bodies=is_form)
     plan.path, plan.methods = context.path, methods
     return plan, None
 
@@ -253,8 +278,6 @@ def _check_solvable(rc: Any) -> None:
         raise _NotNative(f"custom route class {cls.__qualname__}")
     if rc.max_body_size is not None or route.form_limits:
         raise _NotNative("body size or form limits")
-    if rc.body_field is not None and isinstance(rc.body_field.field_info, fastapi_params.Form):
-        raise _NotNative("a form body (parsed by Starlette as it streams)")
 
 
 def _native_plan(rc: Any) -> _Plan:
@@ -264,6 +287,8 @@ def _native_plan(rc: Any) -> _Plan:
     ):
         raise _NotNative("a generator endpoint (streamed by FastAPI)")
     dependant = rc.dependant
+    if rc.body_field is not None and isinstance(rc.body_field.field_info, fastapi_params.Form):
+        raise _NotNative("a form body")
     if dependant.dependencies:
         raise _NotNative("dependencies")
     special = [

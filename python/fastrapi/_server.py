@@ -22,7 +22,7 @@ from typing import Any
 
 from fastrapi import _fastrapi, concurrency
 from fastrapi._asgi import lifespan_of, lifespan_tasks
-from fastrapi._compiler import compile_app
+from fastrapi._compiler import compile_app, describe
 from fastrapi._loop import CoreLoop
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -90,9 +90,15 @@ class PythonOptions:
 
 
 def run_worker_here(
-    app: Any, config: _fastrapi.ServerConfig, *, main_thread: bool = True, python: PythonOptions | None = None
+    app: Any,
+    config: _fastrapi.ServerConfig,
+    *,
+    main_thread: bool = True,
+    python: PythonOptions | None = None,
+    announce: bool = False,
 ) -> int:
-    """Run one worker on the calling thread. Returns the exit status for the process."""
+    """Run one worker on the calling thread. Returns the exit status for the process.
+    ``announce``: print what is native (the first worker does, once its routes are compiled)."""
     python = python or PythonOptions()
     concurrency.default_mode = python.sync_mode
     loop = CoreLoop()
@@ -102,6 +108,8 @@ def run_worker_here(
         loop.run_until_complete(lifespan.startup())
         # After the startup: extensions edit routes there (fastapi-pagination, for one).
         core = compile_app(app, python.sync_mode)
+        if announce:
+            print(f"fastrapi: {describe(app)}", flush=True)
     except BaseException:
         traceback.print_exc()
         print("fastrapi: application startup failed; exiting", file=sys.stderr, flush=True)
@@ -194,7 +202,7 @@ def serve(
 
     try:
         if count == 1:
-            status = run_worker_here(app, config_for(0), python=python)
+            status = run_worker_here(app, config_for(0), python=python, announce=True)
             if status:
                 raise SystemExit(status)
         elif mode == "threads":
@@ -210,7 +218,7 @@ def _serve_threads(app: Any, count: int, config_for: Any, python: PythonOptions)
     statuses: list[int] = [0] * count
 
     def run(i: int) -> None:
-        statuses[i] = run_worker_here(app, config_for(i), main_thread=False, python=python)
+        statuses[i] = run_worker_here(app, config_for(i), main_thread=False, python=python, announce=i == 0)
 
     threads = [threading.Thread(target=run, args=(i,), name=f"fastrapi-worker-{i}") for i in range(count)]
     try:
@@ -242,7 +250,7 @@ def _serve_processes(
                 if os.getppid() != parent:
                     os._exit(0)
                 reservation.close()
-                code = run_worker_here(app, config_for(index), python=python)
+                code = run_worker_here(app, config_for(index), python=python, announce=index == 0)
             except BaseException:
                 traceback.print_exc()
             finally:

@@ -136,6 +136,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd = commands.add_parser(name, help=help_text, description=help_text)
         cmd.add_argument("path", nargs="?", help="path/to/main.py or module:app (default: main.py, app.py, ...)")
         cmd.add_argument("--app", help="name of the FastAPI instance in the module")
+        cmd.add_argument("--explain", action="store_true",
+                         help="list the routes that are not native, with the reason, and exit")
         cmd.add_argument("--factory", action="store_true",
                          help="the named attribute is a function that returns the app (create_app by default)")
         cmd.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -185,10 +187,34 @@ def _run(args: argparse.Namespace) -> int:
             return 0  # the supervisor is already gone
     _configure_logging(args.log_level)
     app, where = discover_app(args.path, args.app, factory=args.factory)
+    if args.explain:
+        return _explain(app, where)
     from fastrapi._server import serve
 
     print(f"fastrapi: app {where}", flush=True)
     serve(app, host=args.host, port=args.port, workers=args.workers, driver=args.driver, **_serve_options(args))
+    return 0
+
+
+def _explain(app: Any, where: str) -> int:
+    """What a worker would compile (after the app's lifespan startup, as a worker does)."""
+    from fastrapi._compiler import compile_app, describe, explain
+    from fastrapi._loop import CoreLoop
+    from fastrapi._server import _Lifespan
+
+    loop = CoreLoop()
+    lifespan = _Lifespan(app)
+    try:
+        loop.run_until_complete(lifespan.startup())
+        try:
+            compile_app(app)
+            print(f"{where}: {describe(app)}")
+            for route, reason in explain(app):
+                print(f"  {route}: {reason}")
+        finally:
+            loop.run_until_complete(lifespan.shutdown())
+    finally:
+        loop.close()
     return 0
 
 

@@ -48,6 +48,9 @@ pub enum Then {
     Route(usize),
 }
 
+/// Above this, a form upload streams to the app's own code instead of being read first.
+const STREAM_BODY_ABOVE: usize = 1024 * 1024;
+
 /// Which path serves a request.
 pub enum Classified {
     /// A native plan, a routing error Rust answers, or (with a file) a `StaticFiles` hit.
@@ -75,7 +78,12 @@ pub fn classify(app: &CompiledApp, head: &Head<'_>) -> Classified {
                     return Classified::Native(Some(hit));
                 }
             }
-            if plan.delegate && has_asgi {
+            let large_body = match head.framing {
+                crate::http::Framing::Chunked => true,
+                crate::http::Framing::Length(n) => n > STREAM_BODY_ABOVE,
+                crate::http::Framing::None => false,
+            };
+            if has_asgi && (plan.delegate || (plan.stream_large_bodies && large_body)) {
                 Classified::Asgi
             } else {
                 Classified::Native(None)

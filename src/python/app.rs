@@ -34,6 +34,8 @@ pub struct RoutePlan {
     /// The app's own code serves this route over ASGI (the route is in the table so that routes
     /// keep Starlette's order).
     pub delegate: bool,
+    /// Requests whose body is large (or chunked) go to the ASGI app, which streams it (uploads).
+    pub stream_large_bodies: bool,
 }
 
 /// Python callables the server needs outside any one route.
@@ -197,6 +199,7 @@ impl AppCore {
                 solver,
                 static_dir: static_dir_from_py(&route)?,
                 delegate,
+                stream_large_bodies: route.getattr("stream_large_bodies").map_or(Ok(false), |d| d.extract())?,
             });
         }
         let hooks = Hooks {
