@@ -161,16 +161,15 @@ impl ChunkedDecoder {
             let rest = &input[pos..];
             match self.state {
                 State::Size => {
-                    let Some(eol) = find_crlf(rest) else {
-                        return if rest.len() > MAX_LINE {
-                            Err(ChunkError::Invalid("chunk size line too long"))
-                        } else {
-                            Ok(pos)
-                        };
+                    let Some(line) = complete_line(rest)? else {
+                        return Ok(pos);
                     };
-                    let line = &rest[..eol];
+                    let eol = line.len();
                     let hex_end = line.iter().position(|b| *b == b';').unwrap_or(line.len());
-                    let hex = super::parse::trim(&line[..hex_end]);
+                    let (hex, extensions) = (trim_ows(&line[..hex_end]), &line[hex_end..]);
+                    if has_controls(extensions) {
+                        return Err(ChunkError::Invalid("control character in a chunk extension"));
+                    }
                     if hex.is_empty() || hex.len() > 15 {
                         return Err(ChunkError::Invalid("invalid chunk size"));
                     }
@@ -211,15 +210,14 @@ impl ChunkedDecoder {
                     self.state = State::Size;
                 }
                 State::Trailer => {
-                    let Some(eol) = find_crlf(rest) else {
-                        return if rest.len() > MAX_LINE {
-                            Err(ChunkError::Invalid("trailer line too long"))
-                        } else {
-                            Ok(pos)
-                        };
+                    let Some(line) = complete_line(rest)? else {
+                        return Ok(pos);
                     };
-                    pos += eol + 2;
-                    if eol == 0 {
+                    if has_controls(line) {
+                        return Err(ChunkError::Invalid("control character in a trailer line"));
+                    }
+                    pos += line.len() + 2;
+                    if line.is_empty() {
                         self.state = State::Done;
                     }
                 }
@@ -230,8 +228,29 @@ impl ChunkedDecoder {
     }
 }
 
-fn find_crlf(s: &[u8]) -> Option<usize> {
-    s.windows(2).position(|w| w == b"\r\n")
+/// The size or trailer line at the start of `s` without its CRLF; `None` until it is complete.
+/// The length limit applies to complete lines too, so the answer never depends on how the bytes
+/// were split into reads (a line of `MAX_LINE` bytes is refused once its CR is in).
+fn complete_line(s: &[u8]) -> Result<Option<&[u8]>, ChunkError> {
+    match s.windows(2).position(|w| w == b"\r\n") {
+        Some(eol) if eol < MAX_LINE => Ok(Some(&s[..eol])),
+        None if s.len() <= MAX_LINE => Ok(None),
+        _ => Err(ChunkError::Invalid("chunk size or trailer line too long")),
+    }
+}
+
+/// Only spaces and tabs may surround the size (RFC 9112 §7.1 BWS): a bare CR or LF there would
+/// end the line early for a front end that splits at LF (the chunk-extension smuggling pattern).
+fn trim_ows(v: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = v.iter().position(|b| !is_ows(b)).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
+    &v[start..end]
+}
+
+/// Control characters other than HTAB (RFC 9110 §5.5 field values; bare CR, LF and NUL among them).
+fn has_controls(v: &[u8]) -> bool {
+    v.iter().any(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f)
 }
 
 #[cfg(test)]
@@ -304,6 +323,35 @@ mod tests {
     fn incomplete_is_not_done() {
         let (out, done) = decode_all(&[b"3\r\nab"]).unwrap();
         assert_eq!((out.as_slice(), done), (&b"ab"[..], false));
+    }
+
+    #[test]
+    fn control_characters_in_lines_are_refused() {
+        // Fuzz finding F2: bare LF/CR/NUL in an extension, LF around the size, LF in a trailer.
+        for wire in [
+            &b"5;a\nb\r\nhello\r\n0\r\n\r\n"[..],
+            b"5;a\rb\r\nhello\r\n0\r\n\r\n",
+            b"5;a\0\r\nhello\r\n0\r\n\r\n",
+            b"5\n\r\nhello\r\n0\r\n\r\n",
+            b"\x0c5\r\nhello\r\n0\r\n\r\n",
+            b"5\r\nhello\r\n0\r\nX: a\nb\r\n\r\n",
+        ] {
+            assert!(matches!(decode_all(&[wire]), Err(ChunkError::Invalid(_))), "{wire:?}");
+        }
+        let (out, done) = decode_all(&[b" 5\t;a=\"q\"\r\nhello\r\n0\r\nX: \tb\r\n\r\n"]).unwrap();
+        assert_eq!((out.as_slice(), done), (&b"hello"[..], true));
+    }
+
+    #[test]
+    fn long_lines_are_refused_however_they_arrive() {
+        // Fuzz finding F3: the limit held only while a line was incomplete.
+        for len in [MAX_LINE - 2, MAX_LINE - 1, MAX_LINE, MAX_LINE + 10] {
+            let wire = format!("1;{}\r\nx\r\n0\r\n\r\n", "e".repeat(len - 2));
+            let whole = decode_all(&[wire.as_bytes()]);
+            let split: Vec<&[u8]> = wire.as_bytes().chunks(100).collect();
+            assert_eq!(whole, decode_all(&split), "line of {len} bytes");
+            assert_eq!(whole.is_ok(), len < MAX_LINE, "line of {len} bytes");
+        }
     }
 
     #[test]

@@ -209,7 +209,9 @@ pub fn parse_head<'b>(
             Framing::Length(n)
         }
     };
-    let keep_alive = if version == 1 { !conn_close } else { conn_keep_alive && !conn_close };
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; the connection closes
+    // after the response (a front end that ignores it would read the body as the next request).
+    let keep_alive = if version == 1 { !conn_close } else { conn_keep_alive && !conn_close && !chunked };
     Ok(Some(Head {
         method: Method::parse(method_str),
         method_str,
@@ -279,6 +281,14 @@ mod tests {
         assert!(!parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().unwrap().4);
         assert!(parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap().unwrap().4);
         assert!(!parse(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap().unwrap().4);
+    }
+
+    #[test]
+    fn http10_chunked_closes_the_connection() {
+        // Fuzz finding F1.
+        let raw = b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n";
+        let (_, _, _, framing, keep_alive, _) = parse(raw).unwrap().unwrap();
+        assert_eq!((framing, keep_alive), (Framing::Chunked, false));
     }
 
     #[test]

@@ -18,23 +18,68 @@ pub fn unquote_plus(s: &str) -> Cow<'_, str> {
     crate::http::percent::decode(s, true)
 }
 
-/// Starlette's `cookie_parser`: `;`-separated `name=value` pairs, whitespace trimmed,
-/// surrounding quotes removed; a chunk without `=` is a value with an empty name.
+/// Starlette's `cookie_parser`: `;`-separated `name=value` pairs, each side stripped of what
+/// Python's `str.strip()` removes, values unquoted as `http.cookies._unquote` does; a chunk
+/// without `=` is a value with an empty name.
 pub fn parse_cookies(header: &str) -> Vec<(String, String)> {
     header
         .split(';')
         .filter_map(|chunk| {
-            let (k, v) = match chunk.split_once('=') {
-                Some((k, v)) => (k.trim(), v.trim()),
-                None => ("", chunk.trim()),
-            };
+            let (k, v) = chunk.split_once('=').unwrap_or(("", chunk));
+            let (k, v) = (k.trim_matches(is_python_space), v.trim_matches(is_python_space));
             if k.is_empty() && v.is_empty() {
                 return None;
             }
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
-            Some((k.to_string(), v.to_string()))
+            Some((k.to_string(), unquote_cookie(v)))
         })
         .collect()
+}
+
+/// Python's `str.isspace()` over the Latin-1 characters a header value decodes to.
+fn is_python_space(c: char) -> bool {
+    matches!(c, '\t'..='\r' | '\x1c'..=' ' | '\u{85}' | '\u{a0}')
+}
+
+/// `http.cookies._unquote`: a value between double quotes loses them, and inside, `\ooo` (first
+/// digit 0-3) is that code point and a backslash before any other character but a newline
+/// stands for that character.
+fn unquote_cookie(value: &str) -> String {
+    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return value.to_string();
+    };
+    if !inner.contains('\\') {
+        return inner.to_string();
+    }
+    let chars: Vec<char> = inner.chars().collect();
+    let mut out = String::with_capacity(inner.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let escaped = chars.get(i + 1).filter(|next| chars[i] == '\\' && **next != '\n');
+        let Some(&next) = escaped else {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        };
+        match octal_escape(&chars[i + 1..]) {
+            Some(code) => {
+                out.push(code);
+                i += 4;
+            }
+            None => {
+                out.push(next);
+                i += 2;
+            }
+        }
+    }
+    out
+}
+
+/// The character of three octal digits, the first 0-3, at the start of `digits`.
+fn octal_escape(digits: &[char]) -> Option<char> {
+    let [first, second, third] = digits.get(..3)?.try_into().ok()?;
+    let value = |c: char, max: u32| c.to_digit(8).filter(|d| *d <= max);
+    let code = value(first, 3)? * 64 + value(second, 7)? * 8 + value(third, 7)?;
+    char::from_u32(code)
 }
 
 #[cfg(test)]
@@ -55,5 +100,16 @@ mod tests {
             parse_cookies("a=1; b=\"two\" ;c"),
             vec![("a".into(), "1".into()), ("b".into(), "two".into()), ("".into(), "c".into())]
         );
+    }
+
+    #[test]
+    fn quoted_cookie_values_are_unescaped_as_python_does() {
+        // Fuzz finding C1: Starlette unquotes with http.cookies._unquote.
+        let value = |header: &str| parse_cookies(header).pop().map(|(_, v)| v);
+        assert_eq!(value(r#"a="x\"y""#).as_deref(), Some("x\"y"));
+        assert_eq!(value(r#"a="\101\\\477z""#).as_deref(), Some("A\\477z"));
+        assert_eq!(value("a=\"\\\n\\\"").as_deref(), Some("\\\n\\"));
+        assert_eq!(value(r#"a=x\"y"#).as_deref(), Some(r#"x\"y"#));
+        assert_eq!(parse_cookies("\x1ca=1\x1f"), vec![("a".into(), "1".into())]);
     }
 }

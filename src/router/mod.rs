@@ -103,14 +103,12 @@ impl Router {
     pub fn lookup<'p>(&self, path: &'p str, method: Method, method_str: &str) -> Lookup<'p> {
         let mut full: Option<usize> = None;
         let mut partial: Option<usize> = None;
-        if let Some(ids) = self.statics.get(path) {
-            for &id in ids {
-                if self.entries[id].methods.allows(method, method_str) {
-                    full = Some(id);
-                    break;
-                }
-                partial.get_or_insert(id);
+        for id in self.static_ids(path) {
+            if self.entries[id].methods.allows(method, method_str) {
+                full = Some(id);
+                break;
             }
+            partial.get_or_insert(id);
         }
         let mut params = Vec::new();
         for &id in &self.dynamics {
@@ -144,13 +142,29 @@ impl Router {
 
     /// Whether any route matches `path` for some method: decides trailing-slash redirects.
     pub fn path_matches(&self, path: &str) -> bool {
-        if self.statics.contains_key(path) {
+        if self.static_ids(path).next().is_some() {
             return true;
         }
         let mut captured = Vec::new();
         self.dynamics.iter().any(|&id| {
             captured.clear();
             self.entries[id].template.matches(path, &mut captured)
+        })
+    }
+}
+
+impl Router {
+    /// The static routes whose regex matches `path`, in registration order: those of the path
+    /// itself and, as Python's `$` matches before a final newline, those of the path without it.
+    fn static_ids(&self, path: &str) -> impl Iterator<Item = usize> + '_ {
+        let ids = |p: &str| self.statics.get(p).map_or(&[][..], Vec::as_slice);
+        let mut exact = ids(path).iter().copied().peekable();
+        let mut before_newline = path.strip_suffix('\n').map_or(&[][..], ids).iter().copied().peekable();
+        // Both lists are in registration order: merge them.
+        std::iter::from_fn(move || match (exact.peek(), before_newline.peek()) {
+            (Some(a), Some(b)) if b < a => before_newline.next(),
+            (Some(_), _) => exact.next(),
+            (None, _) => before_newline.next(),
         })
     }
 }
@@ -178,6 +192,16 @@ mod tests {
             Lookup::Found { route, params } => (route, params.into_iter().map(|(_, v)| v.into_owned()).collect()),
             other => panic!("expected a match, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn static_paths_match_before_a_final_newline() {
+        // Fuzz finding R1: Starlette's `^/ab$` matches `/ab\n`.
+        let r = router(&[("/ab", &["POST"]), ("/ab\n", &["GET"]), ("/ab", &["GET"])]);
+        assert_eq!(found(r.lookup("/ab\n", Method::Get, "GET")), (1, vec![]));
+        assert_eq!(found(r.lookup("/ab\n", Method::Post, "POST")), (0, vec![]));
+        assert_eq!(found(r.lookup("/ab", Method::Get, "GET")), (2, vec![]));
+        assert!(r.path_matches("/ab\n\n") && !r.path_matches("/ab\n\n\n"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Converter {
-    /// `[^/]+`
+    /// `[^/]+` (a newline too)
     Str,
     /// `.*`
     Path,
@@ -11,7 +11,7 @@ pub enum Converter {
     Int,
     /// `[0-9]+(\.[0-9]+)?`
     Float,
-    /// lowercase 8-4-4-4-12 hex
+    /// 8-4-4-4-12 hex digits of either case, each dash optional (Starlette 1.10's regex)
     Uuid,
 }
 
@@ -159,7 +159,7 @@ impl Template {
 
     fn match_from<'p>(&self, piece: usize, path: &'p str, pos: usize, out: &mut Vec<(usize, &'p str)>) -> bool {
         let Some(p) = self.pieces.get(piece) else {
-            return pos == path.len();
+            return at_end(path, pos);
         };
         let rest = &path.as_bytes()[pos..];
         match p {
@@ -181,11 +181,17 @@ impl Template {
     }
 }
 
+/// Python's `$` without MULTILINE: the end of the path, or just before a newline that ends it
+/// (so Starlette's `^/ab$` routes `/ab%0A`).
+pub fn at_end(path: &str, pos: usize) -> bool {
+    pos == path.len() || (pos + 1 == path.len() && path.ends_with('\n'))
+}
+
 /// Every length a converter's regex could match at the start of `s`, shortest first.
 fn candidate_ends(converter: Converter, s: &[u8]) -> Vec<usize> {
     match converter {
         Converter::Str => {
-            let n = s.iter().position(|b| *b == b'/' || *b == b'\n').unwrap_or(s.len());
+            let n = s.iter().position(|b| *b == b'/').unwrap_or(s.len());
             (1..=n).collect()
         }
         Converter::Path => {
@@ -209,15 +215,13 @@ fn candidate_ends(converter: Converter, s: &[u8]) -> Vec<usize> {
             const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
             let mut i = 0;
             for (g, len) in GROUPS.iter().enumerate() {
-                if g > 0 {
-                    if s.get(i) != Some(&b'-') {
-                        return Vec::new();
-                    }
+                // `-?`: a dash is taken when present (a hex digit can not be one, so no backtracking).
+                if g > 0 && s.get(i) == Some(&b'-') {
                     i += 1;
                 }
                 for _ in 0..*len {
                     match s.get(i) {
-                        Some(c) if c.is_ascii_digit() || (b'a'..=b'f').contains(c) => i += 1,
+                        Some(c) if c.is_ascii_hexdigit() => i += 1,
                         _ => return Vec::new(),
                     }
                 }
@@ -244,6 +248,33 @@ mod tests {
         assert_eq!(caps("/p/{rest:path}", "/p/"), Some(vec!["".into()]));
         assert_eq!(caps("/n/{v:float}", "/n/10"), Some(vec!["10".into()]));
         assert_eq!(caps("/n/{v:float}", "/n/1."), None);
+    }
+
+    #[test]
+    fn final_newline_and_newlines_in_str() {
+        // Fuzz findings R1 and R2: Python's `$` matches before a final newline; `[^/]+` takes one.
+        assert_eq!(caps("/ab", "/ab\n"), Some(vec![]));
+        assert_eq!(caps("/ab", "/ab\n\n"), None);
+        assert_eq!(caps("/i/{x:int}", "/i/12\n"), Some(vec!["12".into()]));
+        assert_eq!(caps("/s/{x}", "/s/b\nc"), Some(vec!["b\nc".into()]));
+        assert_eq!(caps("/s/{x}", "/s/b\n"), Some(vec!["b\n".into()]));
+        assert_eq!(caps("/p/{x:path}", "/p/a\n"), Some(vec!["a".into()]));
+    }
+
+    #[test]
+    fn uuids_of_either_case_with_or_without_dashes() {
+        // Fuzz finding R3: Starlette 1.10's uuid convertor.
+        let t = "/u/{id:uuid}";
+        for id in [
+            "0b4e5a8c-1f2d-4e3a-9b8c-7d6e5f4a3b2c",
+            "0B4E5A8C-1F2D-4E3A-9B8C-7D6E5F4A3B2C",
+            "0b4e5a8c1f2d4e3a9b8c7d6e5f4a3b2c",
+            "0b4e5a8c1f2d-4e3a9b8c-7d6e5f4a3b2c",
+        ] {
+            assert_eq!(caps(t, &format!("/u/{id}")), Some(vec![id.to_string()]), "{id}");
+        }
+        assert_eq!(caps(t, "/u/0b4e5a8c--1f2d-4e3a-9b8c-7d6e5f4a3b2c"), None);
+        assert_eq!(caps(t, "/u/0b4e5a8c-1f2d-4e3a-9b8c-7d6e5f4a3b2"), None);
     }
 
     #[test]
