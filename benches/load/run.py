@@ -85,6 +85,8 @@ ENDPOINTS: dict[str, Endpoint] = {
         # The ASGI path: a bare ASGI callable, and a Starlette JSON route (benches/load/apps/asgi_apps.py).
         Endpoint("asgi-bare", "bare ASGI GET /bare", "GET", "/bare", None, {"Hello": "World"}),
         Endpoint("asgi-starlette", "Starlette GET /hello", "GET", "/hello", None, {"Hello": "World"}),
+        # An unchanged FastAPI app with Prometheus metrics and request-id middleware (apps/ext_app.py).
+        Endpoint("ext-hello", "GET /hello + 2 extensions", "GET", "/hello", None, {"Hello": "World"}),
     ]
 }
 
@@ -124,6 +126,8 @@ SERVERS: dict[str, Server] = {
         Server("asgi-fastrapi", "fastrapi ASGI (io_uring)", "asgi-fastrapi", "io_uring", ASGI_ENDPOINTS),
         Server("asgi-uvicorn", "uvicorn (httptools, uvloop)", "asgi-uvicorn", None, ASGI_ENDPOINTS),
         Server("asgi-granian", "Granian (ASGI, uvloop)", "asgi-granian", None, ASGI_ENDPOINTS),
+        Server("ext-fastrapi", "fastrapi, unchanged FastAPI app + extensions", "ext-fastrapi", "io_uring", ("ext-hello",)),
+        Server("ext-fastapi", "FastAPI + uvicorn, same app", "ext-fastapi", None, ("ext-hello",)),
     ]
 }
 
@@ -150,12 +154,25 @@ def server_command(server: Server, port: int, args: argparse.Namespace) -> tuple
     env["PYTHONUNBUFFERED"] = "1"
     py = args.python
     asgi_app = "asgi_apps:app"
+    if server.kind in ("asgi-fastrapi", "ext-fastrapi"):
+        use_inplace_build(env)
     if server.kind == "asgi-fastrapi":
         code = (
             f"import fastrapi, asgi_apps; fastrapi.serve(asgi_apps.app, host={HOST!r}, port={port}, "
             f"workers=1, driver={server.driver or 'auto'!r})"
         )
         cmd = [py, "-c", code]
+    elif server.kind == "ext-fastrapi":
+        code = (
+            f"import fastrapi, ext_app; fastrapi.serve(ext_app.app, host={HOST!r}, port={port}, "
+            f"workers=1, driver={server.driver or 'auto'!r})"
+        )
+        cmd = [py, "-c", code]
+    elif server.kind == "ext-fastapi":
+        cmd = [
+            py, "-m", "uvicorn", "ext_app:app", "--host", HOST, "--port", str(port),
+            "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+        ]  # fmt: skip
     elif server.kind == "asgi-uvicorn":
         cmd = [
             py, "-m", "uvicorn", asgi_app, "--host", HOST, "--port", str(port),

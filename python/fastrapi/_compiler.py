@@ -30,12 +30,14 @@ from fastapi.dependencies.utils import (
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.httpsredirect import HTTPSRedirectMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -57,6 +59,11 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     reason = _app_not_native(app)
     if reason is not None:
         _explained[id(app)] = [("*", reason)]
+        return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
+    if any(_native_layer(m) is None and not _is_http_middleware(m) for m in app.user_middleware):
+        # ASGI middleware must see every request: FastAPI's stack runs, with its router replaced by
+        # one that answers path operations with FastAPI's own handlers, without the rest of it.
+        _wrap_router(app, sync_mode)
         return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
     layers = [layer for layer in map(_native_layer, app.user_middleware) if layer is not None]
     dispatchers: list[Any] = [m.kwargs["dispatch"] for m in app.user_middleware if _is_http_middleware(m)]
@@ -113,10 +120,6 @@ def _app_not_native(app: fastapi.FastAPI) -> str | None:
         return "FastAPI(root_path=...)"
     if getattr(app, "max_body_size", None) is not None:
         return "FastAPI(max_body_size=...)"
-    for middleware in app.user_middleware:
-        if _native_layer(middleware) is None and not _is_http_middleware(middleware):
-            name = getattr(middleware.cls, "__qualname__", repr(middleware.cls))
-            return f"middleware {name} runs in Python"
     if app.router._low_priority_routes:
         return "frontend routes"
     return None
@@ -127,6 +130,101 @@ _DEFAULT_HANDLERS = {HTTPException, RequestValidationError, fastapi.exceptions.W
 
 def _name(key: Any) -> str:
     return getattr(key, "__name__", str(key))
+
+
+# -- under ASGI middleware ----------------------------------------------------------------------
+
+
+def _wrap_router(app: fastapi.FastAPI, sync_mode: str) -> None:
+    """Builds the app's own middleware stack (as FastAPI builds it, so a library that wraps
+    `build_middleware_stack` or patches `Starlette.__call__` is honoured) around a router that
+    answers each path operation with FastAPI's own handler (``fastrapi._solver``) and hands the
+    rest (other routes, 404/405/redirects) to FastAPI's own exception middleware and router."""
+    solving = AppSolving(app, [])
+    plans: list[_Plan] = []
+    solvers: list[RouteSolver | None] = []
+    streams: list[bool] = []
+    explained: list[tuple[str, str]] = []
+    native = operations = 0
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if context.path is None or not isinstance(route, APIRoute | Route | Mount):
+            continue
+        methods = sorted(context.methods) if context.methods else ["*"]
+        path = context.path if not isinstance(route, Mount) else context.path.rstrip("/") + "/{path:path}"
+        plans.append(_Plan(path, methods, delegate=True))
+        solver = None
+        if isinstance(route, APIRoute):
+            operations += 1
+            try:
+                _check_solvable(context)
+                solver = RouteSolver(solving, route, context)
+                native += 1
+            except _NotNative as why:
+                explained.append((f"{' '.join(methods)} {path}", str(why)))
+        solvers.append(solver)
+        streams.append(solver is not None and _is_form(context))
+    table = _fastrapi.AppCore(plans, NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
+    _explained[id(app)] = explained
+    _api_counts[id(app)] = (native, operations)
+    router = app.router
+    inner = ExceptionMiddleware(
+        AsyncExitStackMiddleware(router),
+        handlers={k: v for k, v in app.exception_handlers.items() if k not in (500, Exception)},
+        debug=app.debug,
+    )
+    app.router = _SolvingRouter(table, solvers, streams, inner)  # type: ignore[assignment]
+    try:
+        app.middleware_stack = app.build_middleware_stack()
+    finally:
+        app.router = router
+
+
+class _SolvingRouter:
+    """The innermost ASGI app under the middleware: path operations answered by their solver,
+    everything else by FastAPI's own exception middleware and router."""
+
+    def __init__(self, table: Any, solvers: list[Any], streams: list[bool], inner: Any) -> None:
+        self.table = table
+        self.solvers = solvers
+        self.streams = streams
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            found = self.table.match_route(scope["method"], scope["path"])
+            if found is not None:
+                index, params = found
+                solver = self.solvers[index]
+                if solver is not None and not (self.streams[index] and _large_body(scope)):
+                    body = await _read_body(receive)
+                    scope["path_params"] = params
+                    response = await solver(scope, body, None, receive)
+                    await response(scope, receive, send)
+                    return
+        await self.inner(scope, receive, send)
+
+
+def _large_body(scope: dict[str, Any]) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) > 1024 * 1024 if value.isdigit() else True
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            from starlette.requests import ClientDisconnect
+
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 # -- middleware run natively ----------------------------------------------------------------------
@@ -259,9 +357,9 @@ def _api_route_plan(solving: AppSolving, context: Any, solve_all: bool) -> tuple
     except _NotNative:
         # FastAPI's own handler answers, without its ASGI stack around it.
         # A large form upload is streamed to FastAPI's own stack instead of being read first.
-        is_form = context.body_field is not None and isinstance(context.body_field.field_info, fastapi_params.Form)
         plan = _Plan(context.path, methods, endpoint=context.endpoint, is_async=True,
-                     solver=RouteSolver(solving, context.original_route, context), stream_large_bodies=is_form)
+                     solver=RouteSolver(solving, context.original_route, context),
+                     stream_large_bodies=_is_form(context))
     plan.path, plan.methods = context.path, methods
     return plan, None
 
@@ -280,6 +378,10 @@ def _check_solvable(rc: Any) -> None:
         raise _NotNative("body size or form limits")
 
 
+def _is_form(rc: Any) -> bool:
+    return rc.body_field is not None and isinstance(rc.body_field.field_info, fastapi_params.Form)
+
+
 def _native_plan(rc: Any) -> _Plan:
     """The Rust fast path: parameters read and the endpoint called from Rust."""
     if rc.is_json_stream or rc.is_sse_stream or inspect.isgeneratorfunction(rc.dependant.call) or (
@@ -287,7 +389,7 @@ def _native_plan(rc: Any) -> _Plan:
     ):
         raise _NotNative("a generator endpoint (streamed by FastAPI)")
     dependant = rc.dependant
-    if rc.body_field is not None and isinstance(rc.body_field.field_info, fastapi_params.Form):
+    if _is_form(rc):
         raise _NotNative("a form body")
     if dependant.dependencies:
         raise _NotNative("dependencies")

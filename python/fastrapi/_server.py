@@ -8,6 +8,7 @@ process. Either way a worker owns one core, one listener and its own connections
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -103,9 +104,11 @@ def run_worker_here(
     concurrency.default_mode = python.sync_mode
     loop = CoreLoop()
     lifespan = _Lifespan(app)
+    started = False
     try:
         loop.run_until_complete(concurrency.configure(python.threadpool_size))
         loop.run_until_complete(lifespan.startup())
+        started = True
         # After the startup: extensions edit routes there (fastapi-pagination, for one).
         core = compile_app(app, python.sync_mode)
         if announce:
@@ -113,6 +116,9 @@ def run_worker_here(
     except BaseException:
         traceback.print_exc()
         print("fastrapi: application startup failed; exiting", file=sys.stderr, flush=True)
+        if started:
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(lifespan.shutdown())
         loop.close()
         return 3
     previous: dict[int, Any] = {}

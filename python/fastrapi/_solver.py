@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
+import fastapi.routing
 from fastapi.dependencies.models import (
     Dependant,
     _is_async_gen_callable,
@@ -23,7 +24,6 @@ from fastapi.dependencies.models import (
     _is_gen_callable,
 )
 from fastapi.exceptions import FastAPIError
-from fastapi.routing import get_request_handler
 from starlette._exception_handler import _lookup_exception_handler
 from starlette._utils import is_async_callable
 from starlette.concurrency import run_in_threadpool
@@ -101,12 +101,16 @@ class RouteSolver:
             endpoint_response = _middleware(dispatch, endpoint_response)
         self.chain = endpoint_response
 
-    def __call__(self, scope: dict[str, Any], body: bytes, connection: Any) -> Awaitable[Response]:
+    def __call__(
+        self, scope: dict[str, Any], body: bytes, connection: Any, receive: Any = None
+    ) -> Awaitable[Response]:
+        """``receive``: the request's own, when it has one (under ASGI middleware); else the
+        connection answers ``is_disconnected()``."""
         scope.update(self.scope_extras)
         raw = scope["path_params"]
         convertors = self.convertors
         scope["path_params"] = {name: convertors[name].convert(value) for name, value in raw.items()}
-        request = Request(scope, _Receive(connection))
+        request = Request(scope, receive or _Receive(connection))
         request._body = body
         return self._solve(request)
 
@@ -182,8 +186,9 @@ class _ThenExit:
 
 
 def _handler(context: Any, dependant: Dependant) -> Handler:
-    """FastAPI's request handler for this route, on ``dependant``."""
-    return get_request_handler(
+    """FastAPI's request handler for this route, on ``dependant`` (looked up on FastAPI's module
+    now, so that a library that wrapped it, as sentry-sdk does, is honoured)."""
+    return fastapi.routing.get_request_handler(
         dependant=dependant,
         body_field=context.body_field,
         status_code=context.status_code,

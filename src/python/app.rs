@@ -233,4 +233,28 @@ impl AppCore {
     fn __len__(&self) -> usize {
         self.inner.routes.len()
     }
+
+    /// The route that answers `method` on the (decoded) `path`, with its path parameters as
+    /// sent, or `None` when none does (also for a 405): Starlette's matching, from Rust.
+    fn match_route<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        path: &str,
+    ) -> PyResult<Option<(usize, Bound<'py, pyo3::types::PyDict>)>> {
+        let method_kind = crate::http::Method::parse(method);
+        match self.inner.router.lookup(path, method_kind, method) {
+            crate::router::Lookup::Found { route, params } => {
+                let dict = pyo3::types::PyDict::new(py);
+                let names = &self.inner.routes[route].path_param_names;
+                for (index, value) in params {
+                    if let Some(name) = names.get(index) {
+                        dict.set_item(name.bind(py), value.as_ref())?;
+                    }
+                }
+                Ok(Some((route, dict)))
+            }
+            _ => Ok(None),
+        }
+    }
 }
