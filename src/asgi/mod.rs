@@ -470,7 +470,9 @@ pub fn call_app(
 
 /// Logs the failure of an app task that outlived its response (background work raising).
 #[pyclass(module = "fastrapi._fastrapi")]
-pub struct LateFailure;
+pub struct LateFailure {
+    client_gone: bool,
+}
 
 #[pymethods]
 impl LateFailure {
@@ -482,20 +484,21 @@ impl LateFailure {
         }
         let exception = task.call_method0("exception")?;
         if !exception.is_none() {
-            crate::python::log::report_app_error(py, &PyErr::from_value(exception));
+            crate::python::log::report_app_failure(py, &PyErr::from_value(exception), self.client_gone);
         }
         Ok(())
     }
 }
 
-/// Lets `task` finish on its own; a failure is still logged.
-pub fn detach(task: crate::python::aio::PendingTask) {
+/// Lets `task` finish on its own; a failure is still logged (unless it only says that the
+/// client, gone already, is gone).
+pub fn detach(task: crate::python::aio::PendingTask, client_gone: bool) {
     Python::attach(|py| {
         let task = task.task.bind(py);
         let added = py
             .import("fastrapi._testing")
             .and_then(|testing| testing.call_method1("background_expected", (task,)))
-            .and_then(|_| Bound::new(py, LateFailure))
+            .and_then(|_| Bound::new(py, LateFailure { client_gone }))
             .and_then(|logger| task.call_method1("add_done_callback", (logger,)));
         if let Err(e) = added {
             e.print(py);
