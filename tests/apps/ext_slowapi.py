@@ -11,7 +11,7 @@ from slowapi.util import get_remote_address
 limiter = Limiter(key_func=get_remote_address, default_limits=["3/minute"], headers_enabled=True)
 app = FastAPI()
 app.state.limiter = limiter
-app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)
+app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)  # type: ignore[arg-type]  # as documented
 app.add_middleware(SlowAPIMiddleware)
 router = APIRouter()
 
