@@ -390,6 +390,9 @@ class Library:
     observables: tuple[str, ...]
     attr: str = "app"
     fastrapi_options: tuple[tuple[str, Any], ...] = ()  # serve() options, for fastrapi only
+    # Both servers at once, unless the scenario is CPU-bound (password hashing): on two cores they then take
+    # several times longer together than one after the other.
+    parallel: bool = True
 
 
 METRICS = ("statuses", "metrics_response", "requests_total", "duration_count")
@@ -410,7 +413,7 @@ LIBRARIES: dict[str, Library] = {
     "fastapi-users": Library(
         "tests.apps.ext_fastapi_users", fastapi_users,
         ("register", "register_again", "bad_login", "login", "anonymous", "me", "authenticated_route", "bad_token",
-         "logout")),
+         "logout"), parallel=False),
     "strawberry": Library(
         "tests.apps.ext_strawberry", strawberry,
         ("post", "get", "graphiql", "unknown_field", "ws_subprotocol", "ws_messages", "ws_unknown_subprotocol",
@@ -455,7 +458,7 @@ def _observe(server_fixture: Any, tmp: Path, library: Library) -> tuple[Observat
 def _observe_both(tmp: Path, library: Library) -> tuple[tuple[Observations, str], tuple[Observations, str]]:
     """(observations, log) under FastAPI + uvicorn and under fastrapi; both run at once (separate processes,
     ports and state), which halves the time spent importing the apps."""
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    with concurrent.futures.ThreadPoolExecutor(2 if library.parallel else 1) as pool:
         reference = pool.submit(_observe, conftest.serve_fastapi, tmp, library)
         observed = pool.submit(_observe, conftest.serve_app, tmp, library)
         return reference.result(), observed.result()
