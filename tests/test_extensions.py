@@ -377,11 +377,6 @@ def _logged_errors(log: str) -> list[str]:
     return sorted(errors)
 
 
-# Logged for requests to `def` endpoints that run in the thread pool behind ASGI middleware (the pool's thread drops
-# the last reference to the `Request`): provoked on purpose by test_sync_endpoint_behind_asgi_middleware.
-UNSENDABLE_DROPPED = re.compile(r"_fastrapi::asgi::\w+ is unsendable, but is being dropped on another thread")
-
-
 @dataclass(frozen=True)
 class Library:
     module: str
@@ -446,9 +441,8 @@ def _observe(server_fixture: Any, tmp: Path, library: Library) -> tuple[Observat
         options = dict(library.fastrapi_options) if server_fixture is conftest.serve_app else {}
         server = start(library.module, library.attr, **options)
         observations = library.scenario(server.url)
-        # What the server reported while serving (not while stopping), minus a race tested on its own.
-        errors = _logged_errors(server.log())
-        observations["errors_logged"] = [error for error in errors if not UNSENDABLE_DROPPED.search(error)]
+        # What the server reported while serving (not while stopping).
+        observations["errors_logged"] = _logged_errors(server.log())
     finally:
         for _ in starter:  # the fixture's teardown: stops the server
             pass
@@ -688,13 +682,6 @@ def _many_sync_requests(url: str) -> Observations:
         return {"statuses": sorted({client.get("/sync").status_code for _ in range(100)})}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "The ASGI path's receive/send objects (src/asgi/mod.rs:399/410, #[pyclass(unsendable)] Receive and Send "
-    "around an Rc<Exchange>) are freed on an AnyIO worker thread: a `def` endpoint run in the pool takes the "
-    "`Request` (which holds `receive`) as an argument, and the worker's final `del item, ..., args, ...` drops "
-    "the last reference there once the loop has finished the request, so pyo3 prints 'RuntimeError: "
-    "_fastrapi::asgi::Receive is unsendable, but is being dropped on another thread' (and leaks the object)."
-))
 def test_sync_endpoint_behind_asgi_middleware(tmp_path: Path) -> None:
     """asgi-correlation-id's app (pure ASGI middleware, so every request takes the ASGI path) with a `def`
     endpoint kept in the thread pool (as "auto" does for one that blocks): many requests, and no error in the

@@ -15,6 +15,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
 
 use crate::http::response::{HeaderList, InvalidHeader};
 use crate::python::aio::{AsyncBridge, Signal};
+use crate::python::thread_bound::ThreadBound;
 
 /// Body bytes the app may queue before `send` makes it wait for the socket.
 const SEND_HIGH_WATER: usize = 64 * 1024;
@@ -395,25 +396,26 @@ fn ready<'py>(py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, 
     Ok(Bound::new(py, Ready { value: Some(value.unbind()) })?.into_any())
 }
 
-/// The ASGI `receive` callable of one request.
-#[pyclass(module = "fastrapi._fastrapi", unsendable)]
-pub struct Receive(pub Rc<Exchange>);
+/// The ASGI `receive` callable of one request (a `Request` that holds it may end its life on a
+/// pool thread: see [`ThreadBound`]).
+#[pyclass(module = "fastrapi._fastrapi")]
+pub struct Receive(ThreadBound<Rc<Exchange>>);
 
 #[pymethods]
 impl Receive {
     fn __call__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.receive(py)
+        self.0.get()?.receive(py)
     }
 }
 
 /// The ASGI `send` callable of one request.
-#[pyclass(module = "fastrapi._fastrapi", unsendable)]
-pub struct Send(pub Rc<Exchange>);
+#[pyclass(module = "fastrapi._fastrapi")]
+pub struct Send(ThreadBound<Rc<Exchange>>);
 
 #[pymethods]
 impl Send {
     fn __call__<'py>(&self, py: Python<'py>, message: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.send(py, message)
+        self.0.get()?.send(py, message)
     }
 }
 
@@ -456,8 +458,9 @@ pub fn call_app(
     exchange: &Rc<Exchange>,
 ) -> AppRun {
     let started = (|| {
-        let receive = Bound::new(py, Receive(exchange.clone()))?;
-        let send = Bound::new(py, Send(exchange.clone()))?;
+        crate::python::thread_bound::drop_orphans();
+        let receive = Bound::new(py, Receive(ThreadBound::new(exchange.clone())))?;
+        let send = Bound::new(py, Send(ThreadBound::new(exchange.clone())))?;
         let coro = app.bind(py).call1((scope, receive, send))?;
         bridge.start(py, coro)
     })();
