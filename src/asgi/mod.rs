@@ -448,6 +448,21 @@ impl AppResult {
     }
 }
 
+/// The `contextvars.Context` an app call runs in. The server reports the call's failure inside
+/// it, as uvicorn does from the request's own task: sentry-sdk's dedupe keeps what it captured
+/// there, and would otherwise send the logged exception as a second event.
+#[derive(Default)]
+pub struct AppContext(Option<Py<PyAny>>);
+
+impl AppContext {
+    pub fn run<R>(&self, py: Python<'_>, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(context) => crate::python::aio::run_in_context(context.bind(py), f),
+            None => f(),
+        }
+    }
+}
+
 /// Calls `app(scope, receive, send)` and starts it as a task on this core's loop (a fresh copy
 /// of the context per request, as uvicorn's task per request gives).
 pub fn call_app(
@@ -456,25 +471,30 @@ pub fn call_app(
     app: &Py<PyAny>,
     scope: Bound<'_, PyDict>,
     exchange: &Rc<Exchange>,
-) -> AppRun {
+) -> (AppRun, AppContext) {
+    let mut context = AppContext::default();
     let started = (|| {
         crate::python::thread_bound::drop_orphans();
         let receive = Bound::new(py, Receive(ThreadBound::new(exchange.clone())))?;
         let send = Bound::new(py, Send(ThreadBound::new(exchange.clone())))?;
         let coro = app.bind(py).call1((scope, receive, send))?;
-        bridge.start(py, coro)
+        let made = crate::python::aio::copy_context(py)?;
+        context = AppContext(Some(made.clone().unbind()));
+        bridge.start_in(py, coro, &made)
     })();
-    match started {
+    let run = match started {
         Ok(crate::python::aio::Started::Done(result)) => AppRun::Done(AppResult::of(result)),
         Ok(crate::python::aio::Started::Pending(task)) => AppRun::Running(task),
         Err(e) => AppRun::Done(AppResult::Raised(e)),
-    }
+    };
+    (run, context)
 }
 
 /// Logs the failure of an app task that outlived its response (background work raising).
 #[pyclass(module = "fastrapi._fastrapi")]
 pub struct LateFailure {
     client_gone: bool,
+    context: AppContext,
 }
 
 #[pymethods]
@@ -487,7 +507,8 @@ impl LateFailure {
         }
         let exception = task.call_method0("exception")?;
         if !exception.is_none() {
-            crate::python::log::report_app_failure(py, &PyErr::from_value(exception), self.client_gone);
+            let error = PyErr::from_value(exception);
+            self.context.run(py, || crate::python::log::report_app_failure(py, &error, self.client_gone));
         }
         Ok(())
     }
@@ -495,13 +516,13 @@ impl LateFailure {
 
 /// Lets `task` finish on its own; a failure is still logged (unless it only says that the
 /// client, gone already, is gone).
-pub fn detach(task: crate::python::aio::PendingTask, client_gone: bool) {
+pub fn detach(task: crate::python::aio::PendingTask, client_gone: bool, context: AppContext) {
     Python::attach(|py| {
         let task = task.task.bind(py);
         let added = py
             .import("fastrapi._testing")
             .and_then(|testing| testing.call_method1("background_expected", (task,)))
-            .and_then(|_| Bound::new(py, LateFailure { client_gone }))
+            .and_then(|_| Bound::new(py, LateFailure { client_gone, context }))
             .and_then(|logger| task.call_method1("add_done_callback", (logger,)));
         if let Err(e) = added {
             e.print(py);

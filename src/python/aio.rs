@@ -143,11 +143,32 @@ impl AsyncBridge {
 
     /// Starts a coroutine on this core's loop.
     pub fn start<'py>(&self, py: Python<'py>, coro: Bound<'py, PyAny>) -> PyResult<Started<'py>> {
+        self.start_with(py, coro, self.task_kwargs.bind(py))
+    }
+
+    /// Starts a coroutine on this core's loop in `context` (a `contextvars.Context`).
+    pub fn start_in<'py>(
+        &self,
+        py: Python<'py>,
+        coro: Bound<'py, PyAny>,
+        context: &Bound<'py, PyAny>,
+    ) -> PyResult<Started<'py>> {
+        let kwargs = self.task_kwargs.bind(py).copy()?;
+        kwargs.set_item(pyo3::intern!(py, "context"), context)?;
+        self.start_with(py, coro, &kwargs)
+    }
+
+    fn start_with<'py>(
+        &self,
+        py: Python<'py>,
+        coro: Bound<'py, PyAny>,
+        kwargs: &Bound<'py, pyo3::types::PyDict>,
+    ) -> PyResult<Started<'py>> {
         let event_loop = self.event_loop.bind(py);
         if self.eager_flag {
             event_loop.setattr(pyo3::intern!(py, "_fastrapi_eager"), true)?;
         }
-        let task = self.task_type.bind(py).call((coro,), Some(self.task_kwargs.bind(py)));
+        let task = self.task_type.bind(py).call((coro,), Some(kwargs));
         if self.eager_flag {
             event_loop.setattr(pyo3::intern!(py, "_fastrapi_eager"), false)?;
         }
@@ -259,4 +280,27 @@ impl Future for YieldNow {
             Poll::Pending
         }
     }
+}
+
+/// A copy of the current `contextvars.Context` (what a new task would run in).
+pub fn copy_context(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: the GIL is held; the call returns a new reference or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyContext_CopyCurrent()) }
+}
+
+/// Runs `f` with `context` entered (as `context.run(f)` would); `f` alone when it cannot be
+/// entered (it is current already).
+pub fn run_in_context<R>(context: &Bound<'_, PyAny>, f: impl FnOnce() -> R) -> R {
+    // SAFETY: the GIL is held (a bound object); every successful enter is matched by an exit.
+    let entered = unsafe { pyo3::ffi::PyContext_Enter(context.as_ptr()) } == 0;
+    if !entered {
+        // The error says the context is in use: clear it and report from here instead.
+        drop(PyErr::take(context.py()));
+    }
+    let result = f();
+    if entered {
+        // SAFETY: as above; this thread entered `context` just before.
+        unsafe { pyo3::ffi::PyContext_Exit(context.as_ptr()) };
+    }
+    result
 }

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use super::access_log::AccessEntry;
 use super::io::{compact, flush, read_more, Read};
 use super::state::Worker;
-use crate::asgi::{detach, AppResult, AppRun, Exchange, Phase};
+use crate::asgi::{detach, AppContext, AppResult, AppRun, Exchange, Phase};
 use crate::dispatch::response::TEXT;
 use crate::dispatch::Response;
 use crate::files::FileBody;
@@ -29,6 +29,7 @@ pub const BODY_PIECE: usize = 64 * 1024;
 pub struct AsgiCall {
     pub exchange: Rc<Exchange>,
     pub run: AppRun,
+    pub context: AppContext,
     pub body: BodyReader,
     pub expect_continue: bool,
     pub logged: Option<AccessEntry>,
@@ -50,7 +51,7 @@ pub async fn serve(
     call: AsgiCall,
     opts: &WriteOpts<'_>,
 ) -> bool {
-    let AsgiCall { exchange, mut run, mut body, mut expect_continue, mut logged } = call;
+    let AsgiCall { exchange, mut run, context, mut body, mut expect_continue, mut logged } = call;
     let Buffers { rbuf, start, wbuf } = buffers;
     let mut framing: Option<Framing> = None;
     let mut keep_alive = !opts.close;
@@ -98,7 +99,7 @@ pub async fn serve(
         // The app's outcome, once it has one.
         if let (AppRun::Done(result), false) = (&run, result_seen) {
             result_seen = true;
-            match app_failure(result, exchange.phase(), exchange.is_disconnected()) {
+            match app_failure(result, exchange.phase(), exchange.is_disconnected(), &context) {
                 None => {}
                 Some(Failure::BeforeStart) if framing.is_none() && !exchange.is_disconnected() => {
                     internal_error(wbuf, opts);
@@ -157,9 +158,9 @@ pub async fn serve(
     match run {
         AppRun::Running(task) if !keep => {
             exchange.disconnect();
-            detach(task, true);
+            detach(task, true, context);
         }
-        AppRun::Running(task) => detach(task, exchange.is_disconnected()),
+        AppRun::Running(task) => detach(task, exchange.is_disconnected(), context),
         AppRun::Done(_) if !keep => exchange.disconnect(),
         AppRun::Done(_) => {}
     }
@@ -172,7 +173,7 @@ enum Failure {
 }
 
 /// Logs what went wrong with a finished app call (as uvicorn words it), if anything did.
-fn app_failure(result: &AppResult, phase: Phase, client_gone: bool) -> Option<Failure> {
+fn app_failure(result: &AppResult, phase: Phase, client_gone: bool, context: &AppContext) -> Option<Failure> {
     let failure = || if phase == Phase::Idle { Failure::BeforeStart } else { Failure::AfterStart };
     if matches!(result, AppResult::Returned) && phase == Phase::Complete {
         return None;
@@ -193,7 +194,7 @@ fn app_failure(result: &AppResult, phase: Phase, client_gone: bool) -> Option<Fa
             Some(failure())
         }
         AppResult::Raised(error) => {
-            report_app_failure(py, error, client_gone);
+            context.run(py, || report_app_failure(py, error, client_gone));
             Some(failure())
         }
     })

@@ -15,7 +15,7 @@ use super::access_log::AccessEntry;
 use super::asgi::{AsgiCall, Buffers, BODY_PIECE};
 use super::io::{compact, flush, read_more, send_continue, Read, READ_CHUNK};
 use super::state::Worker;
-use crate::asgi::{call_app, AppRun, Exchange};
+use crate::asgi::{call_app, AppContext, AppRun, Exchange};
 use crate::dispatch::{self, Body, CallContext, Chunk, Classified, Dispatched, Response, Stream};
 use crate::http::body::{BodyReader, ChunkError, ChunkedDecoder};
 use crate::http::response::{self, write_protocol_error, WriteOpts};
@@ -338,25 +338,25 @@ fn start_asgi(
         }
         used
     };
-    let run = pyo3::Python::attach(|py| {
+    let (run, context) = pyo3::Python::attach(|py| {
+        let failed = |error| (AppRun::Done(crate::asgi::AppResult::Raised(error)), AppContext::default());
         let (Some(app), Some(base)) = (worker.app.asgi.as_ref(), worker.asgi_scope.as_ref()) else {
-            let error = pyo3::exceptions::PyRuntimeError::new_err("this worker serves no ASGI app");
-            return AppRun::Done(crate::asgi::AppResult::Raised(error));
+            return failed(pyo3::exceptions::PyRuntimeError::new_err("this worker serves no ASGI app"));
         };
         let client = match client.get() {
             Some(client) => client.clone_ref(py),
             None => match base.client(py, peer) {
                 Ok(made) => client.get_or_init(|| made).clone_ref(py),
-                Err(e) => return AppRun::Done(crate::asgi::AppResult::Raised(e)),
+                Err(e) => return failed(e),
             },
         };
         match base.build(py, head, &client, false) {
             Ok(scope) => call_app(py, &worker.bridge, app, scope, &exchange),
-            Err(e) => AppRun::Done(crate::asgi::AppResult::Raised(e)),
+            Err(e) => failed(e),
         }
     });
     let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(head));
-    Ok((AsgiCall { exchange, run, body, expect_continue: head.expect_continue, logged }, staged))
+    Ok((AsgiCall { exchange, run, context, body, expect_continue: head.expect_continue, logged }, staged))
 }
 
 /// Writes `response` after whatever `wbuf` already holds; `false` when the connection must end
