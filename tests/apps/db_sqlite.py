@@ -58,7 +58,8 @@ sqlite3_app = items_app(sqlite3_lifespan, sqlite3_items, sqlite3.IntegrityError,
 @asynccontextmanager
 async def sqlalchemy_lifespan(app: Any) -> Any:
     async with database_file(app):
-        engine = create_engine(f"sqlite:///{app.state.database}", connect_args={"check_same_thread": False, "timeout": 60},
+        engine = create_engine(f"sqlite:///{app.state.database}",
+                               connect_args={"check_same_thread": False, "timeout": 60},
                                pool_size=POOL_SIZE, max_overflow=0, pool_timeout=POOL_TIMEOUT)
         Base.metadata.create_all(engine)
         app.state.sessions = sessionmaker(engine)
