@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use monoio::io::AsyncReadRent;
+use monoio::io::{AsyncReadRent, CancelHandle, Canceller};
 use monoio::net::{ListenerOpts, TcpListener, TcpStream, UnixListener};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -248,16 +248,18 @@ impl Listener {
         })
     }
 
-    /// The next connection and its peer (`None` for a Unix socket's).
-    async fn accept(&self) -> std::io::Result<(TcpStream, Option<SocketAddr>)> {
+    /// The next connection and its peer (`None` for a Unix socket's). Cancelled through
+    /// `cancel`, the accept still completes: a connection the kernel handed over at that moment
+    /// comes back to be served rather than lost with a dropped operation.
+    async fn accept(&self, cancel: CancelHandle) -> std::io::Result<(TcpStream, Option<SocketAddr>)> {
         match self {
             Listener::Tcp(listener) => {
-                let (stream, peer) = listener.accept().await?;
+                let (stream, peer) = listener.cancelable_accept(cancel).await?;
                 let _ = stream.set_nodelay(true);
                 Ok((stream, Some(peer)))
             }
             Listener::Unix(listener, _) => {
-                let (stream, _) = listener.accept().await?;
+                let (stream, _) = listener.cancelable_accept(cancel).await?;
                 // A stream socket reads and writes the same whatever its family; the connection
                 // code takes one type and calls no TCP-only option on a Unix socket.
                 // SAFETY: the descriptor comes out of the accepted stream, which gives it up.
@@ -293,22 +295,38 @@ async fn serve(
     }
     monoio::spawn(worker.bridge.clone().pump());
 
+    let mut canceller = Canceller::new();
     loop {
-        monoio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    monoio::spawn(conn::serve(worker.clone(), stream, peer));
-                }
-                Err(e) => {
-                    // Out of descriptors or memory: back off instead of spinning.
-                    eprintln!("fastrapi: accept failed: {e}");
-                    monoio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            _ = worker.shutdown.wait_or_retire() => break,
+        let mut accept = std::pin::pin!(listener.accept(canceller.handle()));
+        let accepted = monoio::select! {
+            accepted = &mut accept => Some(accepted),
+            _ = worker.shutdown.wait_or_retire() => None,
+        };
+        let stopping = accepted.is_none();
+        let accepted = match accepted {
+            Some(accepted) => accepted,
+            None => {
+                // Dropping an io_uring accept in flight would leak a connection it completes with.
+                canceller = canceller.cancel();
+                accept.await
+            }
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                monoio::spawn(conn::serve(worker.clone(), stream, peer));
+            }
+            Err(_) if stopping => {}
+            Err(e) => {
+                // Out of descriptors or memory: back off instead of spinning.
+                eprintln!("fastrapi: accept failed: {e}");
+                monoio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        if stopping {
+            break;
         }
     }
-    drop(listener);
+    drop((canceller, listener));
     if !worker.shutdown.is_stopped() {
         // Retiring: every connection closes after its next response (or when idle too long);
         // a stop signal, or the graceful timeout, then ends the rest as a shutdown does.
