@@ -6,6 +6,7 @@ slowloris and slow uploads, and worker recycling (--limit-max-requests) with no 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -167,8 +168,8 @@ def test_unix_socket_matches_uvicorn(start: Any, tmp_path: Path) -> None:
     assert not (tmp_path / "fastrapi" / "app.sock").exists()  # removed on the way out
 
 
-@pytest.mark.parametrize("family", ["tcp", "unix"])
-def test_fd_serves_a_handed_over_socket(start: Any, tmp_path: Path, family: str) -> None:
+@pytest.mark.parametrize(("family", "driver"), [("tcp", "auto"), ("unix", "epoll")])
+def test_fd_serves_a_handed_over_socket(start: Any, tmp_path: Path, family: str, driver: str) -> None:
     """Socket activation: the listening socket is made by someone else (systemd) and inherited."""
     if family == "tcp":
         listener = socket.create_server(("127.0.0.1", 0))
@@ -183,7 +184,7 @@ def test_fd_serves_a_handed_over_socket(start: Any, tmp_path: Path, family: str)
         base_url = "http://localhost"
     with listener:
         fd = listener.fileno()
-        server = start("fastrapi", "--fd", str(fd), "--workers", "2", fds=(fd,))
+        server = start("fastrapi", "--fd", str(fd), "--workers", "2", "--driver", driver, fds=(fd,))
         with httpx.Client(transport=transport, base_url=base_url, timeout=20) as client:
             pids = {client.get("/pid", headers={"connection": "close"}).json()["pid"] for _ in range(20)}
             assert client.get("/native/").json() == {"native": True}
@@ -322,13 +323,14 @@ def test_slow_body_reads_each_piece_within_the_timeout(serve_app: Any) -> None:
         assert any(_server_closed(sock) for _ in range(150))
 
 
-def _recycling_server(start: Any, workers: int, limit: int, jitter: int) -> Server:
+def _recycling_server(start: Any, workers: int, limit: int, jitter: int, driver: str = "auto") -> Server:
     return start("fastrapi", "--workers", str(workers), "--limit-max-requests", str(limit),
-                 "--limit-max-requests-jitter", str(jitter))
+                 "--limit-max-requests-jitter", str(jitter), "--driver", driver)
 
 
-def test_limit_max_requests_recycles_with_no_request_dropped(start: Any) -> None:
-    server = _recycling_server(start, workers=1, limit=5, jitter=2)
+@pytest.mark.parametrize("driver", ["auto", "epoll"])
+def test_limit_max_requests_recycles_with_no_request_dropped(start: Any, driver: str) -> None:
+    server = _recycling_server(start, workers=1, limit=5, jitter=2, driver=driver)
     pids = []
     with httpx.Client(base_url=server.url, timeout=20) as client:  # keep-alive until told to close
         for _ in range(40):
@@ -381,3 +383,24 @@ def _runs(values: list[int]) -> Iterator[list[int]]:
         run.append(value)
     if run:
         yield run
+
+
+def test_env_file_log_config_and_timeouts_from_the_command_line(start: Any, tmp_path: Path) -> None:
+    env_file = tmp_path / "deploy.env"
+    env_file.write_text("DEPLOYMENT_GREETING=from the env file\n")
+    access_log = tmp_path / "access.log"
+    log_config = tmp_path / "logging.json"
+    log_config.write_text(json.dumps({
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "ACCESS %(message)s"}},
+        "handlers": {"file": {"class": "logging.FileHandler", "filename": str(access_log), "formatter": "plain"}},
+        "loggers": {"fastrapi.access": {"handlers": ["file"], "level": "INFO", "propagate": False}},
+    }))
+    server = start("fastrapi", "--env-file", str(env_file), "--log-config", str(log_config), "--access-log",
+                   "--timeout-keep-alive", "2", "--timeout-graceful-shutdown", "3")
+    response = httpx.get(f"{server.url}/env/DEPLOYMENT_GREETING")
+    assert response.json() == {"value": "from the env file"}
+    assert server.stop() == 0
+    assert '"GET /env/DEPLOYMENT_GREETING HTTP/1.1" 200 OK' in access_log.read_text()
+    assert access_log.read_text().startswith("ACCESS 127.0.0.1:")

@@ -233,10 +233,15 @@ impl Listener {
             // SAFETY: `own` is a Unix stream socket that nothing else owns.
             let listener = unsafe { std::os::unix::net::UnixListener::from_raw_fd(own) };
             let path = listener.local_addr().ok().and_then(|a| a.as_pathname().map(|p| p.display().to_string()));
-            UnixListener::from_std(listener).map(|listener| Listener::Unix(listener, path.unwrap_or_default()))
+            // The epoll driver accepts when told the socket is ready: a blocking one would stall it.
+            listener
+                .set_nonblocking(true)
+                .and_then(|()| UnixListener::from_std(listener))
+                .map(|listener| Listener::Unix(listener, path.unwrap_or_default()))
         } else {
             // SAFETY: `own` is an IPv4/IPv6 socket that nothing else owns.
-            TcpListener::from_std(unsafe { std::net::TcpListener::from_raw_fd(own) }).map(Listener::Tcp)
+            let listener = unsafe { std::net::TcpListener::from_raw_fd(own) };
+            listener.set_nonblocking(true).and_then(|()| TcpListener::from_std(listener)).map(Listener::Tcp)
         };
         adopted.map_err(FastrapiError::Io)
     }
@@ -264,6 +269,7 @@ impl Listener {
                 // code takes one type and calls no TCP-only option on a Unix socket.
                 // SAFETY: the descriptor comes out of the accepted stream, which gives it up.
                 let stream = unsafe { std::net::TcpStream::from_raw_fd(stream.into_raw_fd()) };
+                stream.set_nonblocking(true)?;
                 Ok((TcpStream::from_std(stream)?, None))
             }
         }

@@ -62,3 +62,8 @@ async def echo_size(request: fw.Request):
 async def sleep(seconds: float):
     await asyncio.sleep(seconds)
     return {"slept": seconds}
+
+
+@app.get("/env/{name}")
+def env(name: str):
+    return {"value": os.environ.get(name)}
