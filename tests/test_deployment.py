@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fastrapi.cli import main
 from tests.conftest import ROOT, Server, free_port, split_responses, wait_for_port
 
 APP = "tests.apps.deployment:app"
@@ -45,16 +46,16 @@ def start(tmp_path: Path) -> Iterator[Any]:
     started from the command line, on a free port unless a Unix socket or descriptor is given."""
     servers: list[Server] = []
 
-    def run(framework: str, *flags: str, uds: Path | None = None, fds: tuple[int, ...] = ()) -> Server:
+    def run(framework: str, *flags: str, uds: Path | None = None, fds: tuple[int, ...] = (), app: str = APP) -> Server:
         port = 0 if uds is not None or fds else free_port()
         where = [] if port == 0 else ["--host", "127.0.0.1", "--port", str(port)]
         quiet = ["--no-access-log", "--log-level", "warning"]
         if uds is not None:
             where = ["--uds", str(uds)]
         if framework == "fastrapi":
-            cmd = [sys.executable, "-m", "fastrapi", "run", APP, "--workers", "1", *quiet, *where, *flags]
+            cmd = [sys.executable, "-m", "fastrapi", "run", app, "--workers", "1", *quiet, *where, *flags]
         else:
-            cmd = [sys.executable, "-m", "uvicorn", APP, *quiet, *where, *flags]
+            cmd = [sys.executable, "-m", "uvicorn", app, *quiet, *where, *flags]
         env = dict(os.environ, APP_FRAMEWORK="fastapi" if framework == "uvicorn" else "fastrapi",
                    PYTHONUNBUFFERED="1")
         env.pop("FORWARDED_ALLOW_IPS", None)
@@ -404,3 +405,31 @@ def test_env_file_log_config_and_timeouts_from_the_command_line(start: Any, tmp_
     assert server.stop() == 0
     assert '"GET /env/DEPLOYMENT_GREETING HTTP/1.1" 200 OK' in access_log.read_text()
     assert access_log.read_text().startswith("ACCESS 127.0.0.1:")
+
+
+def test_https_redirect_behind_a_proxy_matches_uvicorn(start: Any) -> None:
+    def answers(server: Server) -> list[Any]:
+        out = []
+        with httpx.Client(base_url=server.url) as client:
+            for path in ("/secure/", "/secure", "/secure/?q=1"):
+                for headers in ({}, {"x-forwarded-proto": "https"}, {"forwarded": "proto=https"}):
+                    response = client.get(path, headers={"host": "example.com", **headers})
+                    out.append((path, headers, response.status_code, response.headers.get("location"), response.text))
+        return out
+
+    flags = ("--root-path", "/app")
+    fastrapi = answers(start("fastrapi", *flags, app="tests.apps.deployment:https_app"))
+    uvicorn = answers(start("uvicorn", *flags, app="tests.apps.deployment:https_app"))
+    # uvicorn ignores RFC 7239 Forwarded; fastrapi reads it (the README says so): it answers
+    # `Forwarded: proto=https` as uvicorn answers `X-Forwarded-Proto: https`.
+    assert len(fastrapi) == len(uvicorn)
+    for i, mine in enumerate(fastrapi):
+        if "forwarded" in mine[1]:
+            assert mine[2:] == uvicorn[i - 1][2:]  # the X-Forwarded-Proto case just before
+        else:
+            assert mine == uvicorn[i]
+
+
+def test_uds_and_fd_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", APP, "--uds", "/tmp/x.sock", "--fd", "3"]) == 2
+    assert "--uds or --fd" in capsys.readouterr().err

@@ -261,6 +261,8 @@ def _run(args: argparse.Namespace) -> int:
         _fastrapi.set_parent_death_signal(signal.SIGTERM)
         if os.getppid() != int(os.environ[_CHILD_ENV]):
             return 0  # the supervisor is already gone
+    if args.uds is not None and args.fd is not None:
+        raise CLIError("give --uds or --fd, not both")
     if args.env_file is not None:  # before the app is imported, as uvicorn loads it
         _load_env_file(args.env_file)
     _configure_logging(args.log_level, args.log_config)

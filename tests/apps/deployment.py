@@ -67,3 +67,13 @@ async def sleep(seconds: float):
 @app.get("/env/{name}")
 def env(name: str):
     return {"value": os.environ.get(name)}
+
+
+# Behind a TLS-terminating proxy: HTTPSRedirectMiddleware must believe X-Forwarded-Proto.
+https_app = fw.FastAPI()
+https_app.add_middleware(importlib.import_module(f"{fw.__name__}.middleware.httpsredirect").HTTPSRedirectMiddleware)
+
+
+@https_app.get("/secure/")
+def secure():
+    return {"secure": True}
