@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from fastrapi.cli import main
 from tests.conftest import ROOT, Server, free_port, split_responses, wait_for_port
@@ -118,6 +119,24 @@ def test_proxy_headers_match_uvicorn(start: Any, flags: tuple[str, ...]) -> None
     if flags == ():  # loopback is trusted by default, as with uvicorn
         assert seen["fastrapi"][1]["client"] == ["10.0.0.2", 1234]
         assert seen["fastrapi"][1]["url_for"] == "https://example.com/whoami"
+
+
+def test_websocket_scope_behind_a_proxy_matches_uvicorn(start: Any) -> None:
+    cases = [{}, {"x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.7:99"}, {"x-forwarded-proto": "wss"}]
+    seen = {}
+    for framework in ("fastrapi", "uvicorn"):
+        server = start(framework, "--root-path", "/app")
+        seen[framework] = []
+        for headers in cases:
+            url = server.url.replace("http://", "ws://") + "/ws-whoami"
+            with connect(url, additional_headers=headers, open_timeout=10) as ws:
+                answer = json.loads(ws.recv(timeout=10))
+            if answer["client"][0] == "127.0.0.1":
+                answer["client"][1] = "the test's port"
+            answer["url"] = answer["url"].replace(f":{server.port}/", ":the-port/")
+            seen[framework].append(answer)
+    assert seen["fastrapi"] == seen["uvicorn"]
+    assert seen["fastrapi"][1]["url"] == "wss://127.0.0.1:the-port/app/ws-whoami"
 
 
 def test_rfc7239_forwarded_from_a_trusted_proxy(start: Any) -> None:

@@ -77,3 +77,15 @@ https_app.add_middleware(importlib.import_module(f"{fw.__name__}.middleware.http
 @https_app.get("/secure/")
 def secure():
     return {"secure": True}
+
+
+@app.websocket("/ws-whoami")
+async def ws_whoami(websocket: fw.WebSocket):
+    await websocket.accept()
+    await websocket.send_json({
+        "client": list(websocket.client) if websocket.client else None,
+        "scheme": websocket.url.scheme,
+        "url": str(websocket.url),
+        "root_path": websocket.scope.get("root_path"),
+    })
+    await websocket.close()
