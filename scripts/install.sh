@@ -18,6 +18,8 @@ command -v cargo >/dev/null || { echo "cargo (Rust) is required: https://rustup.
   "uvicorn[standard]>=0.30" "ruff>=0.6" "mypy>=1.10" "schemathesis>=4"
 # Database drivers: the database tests, examples/todo and the database benchmark (benches/db).
 .venv/bin/python -m pip install --quiet "sqlalchemy>=2" "psycopg[binary,pool]>=3.1" "asyncpg>=0.29" "greenlet>=3"
+# Third-party FastAPI extensions (tests/test_extensions.py); fastapi-users caps SQLAlchemy below 2.1.
+.venv/bin/python -m pip install --quiet -r tests/requirements-extensions.txt "fastapi==0.165.0"
 if [ "$PROFILE" = release ]; then
   .venv/bin/maturin develop --release --quiet
 else

@@ -17,6 +17,7 @@ for minor in 12 13 14; do
     "httpx>=0.27" "fastapi==0.165.0" "python-multipart>=0.0.9" "itsdangerous>=2" "uvicorn[standard]>=0.30" \
     "schemathesis>=4"
   "$venv/bin/python" -m pip install --quiet "sqlalchemy>=2" "psycopg[binary,pool]>=3.1" "asyncpg>=0.29" "greenlet>=3"
+  "$venv/bin/python" -m pip install --quiet -r tests/requirements-extensions.txt "fastapi==0.165.0"
   VIRTUAL_ENV="$PWD/$venv" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/py3$minor" "$venv/bin/maturin" develop --quiet
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests
 done

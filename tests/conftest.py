@@ -63,8 +63,8 @@ class Server:
 
 
 def _start(cmd: list[str], port: int, log_path: Path, env: dict[str, str]) -> Server:
-    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(proc, port, log_path)
     try:
         wait_for_port(port, proc)

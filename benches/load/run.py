@@ -82,6 +82,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint("hello", "GET /hello", "GET", "/hello", None, {"Hello": "World"}),
         Endpoint("item", "GET /items/42?q=x", "GET", "/items/42?q=x", None, {"item_id": 42, "q": "x"}),
         Endpoint("post", "POST /items", "POST", "/items", POST_BODY, json.loads(POST_BODY)),
+        Endpoint("deps", "GET /page?skip=5 (Depends)", "GET", "/page?skip=5", None, {"skip": 5, "limit": 10}),
         # The ASGI path: a bare ASGI callable, and a Starlette JSON route (benches/load/apps/asgi_apps.py).
         Endpoint("asgi-bare", "bare ASGI GET /bare", "GET", "/bare", None, {"Hello": "World"}),
         Endpoint("asgi-starlette", "Starlette GET /hello", "GET", "/hello", None, {"Hello": "World"}),
@@ -110,15 +111,22 @@ class Server:
 
 
 ASGI_ENDPOINTS = ("asgi-bare", "asgi-starlette")
+APP_ENDPOINTS = ("hello", "item", "post", "deps")
 
 SERVERS: dict[str, Server] = {
     s.key: s
     for s in [
-        Server("fastrapi-uring", "fastrapi (io_uring)", "fastrapi", "io_uring", ("hello", "item", "post")),
-        Server("fastrapi-epoll", "fastrapi (epoll)", "fastrapi", "epoll", ("hello", "item", "post")),
+        Server("fastrapi-uring", "fastrapi (io_uring)", "fastrapi", "io_uring", APP_ENDPOINTS),
+        Server("fastrapi-epoll", "fastrapi (epoll)", "fastrapi", "epoll", APP_ENDPOINTS),
+        # FastAPI's own benchmark app, unchanged (no import swap), served by fastrapi.serve().
+        Server("fastrapi-run", "fastrapi, unchanged FastAPI app", "fastrapi-run", "io_uring", APP_ENDPOINTS),
+        # The same with an exception handler of its own: every route is answered by FastAPI's handler.
+        Server(
+            "fastrapi-run-handler", "fastrapi, + exception handler", "fastrapi-run-handler", "io_uring", APP_ENDPOINTS
+        ),
         # The same app with CORS + GZip + TrustedHost configured: the cost of native middleware.
         Server("fastrapi-mw", "fastrapi (io_uring) + CORS, GZip, TrustedHost", "fastrapi-mw", "io_uring", ("hello",)),
-        Server("fastapi", "FastAPI + uvicorn", "fastapi", None, ("hello", "item", "post")),
+        Server("fastapi", "FastAPI + uvicorn", "fastapi", None, APP_ENDPOINTS),
         # The ceiling answers hello-world to everything, so it only makes sense for /hello.
         Server("ceiling-uring", "pure Rust ceiling (io_uring)", "ceiling", "io_uring", ("hello",)),
         Server("ceiling-epoll", "pure Rust ceiling (epoll)", "ceiling", "epoll", ("hello",)),
@@ -126,7 +134,7 @@ SERVERS: dict[str, Server] = {
         Server("asgi-fastrapi", "fastrapi ASGI (io_uring)", "asgi-fastrapi", "io_uring", ASGI_ENDPOINTS),
         Server("asgi-uvicorn", "uvicorn (httptools, uvloop)", "asgi-uvicorn", None, ASGI_ENDPOINTS),
         Server("asgi-granian", "Granian (ASGI, uvloop)", "asgi-granian", None, ASGI_ENDPOINTS),
-        Server("ext-fastrapi", "fastrapi, unchanged FastAPI app + extensions", "ext-fastrapi", "io_uring", ("ext-hello",)),
+        Server("ext-fastrapi", "fastrapi, FastAPI app + extensions", "ext-fastrapi", "io_uring", ("ext-hello",)),
         Server("ext-fastapi", "FastAPI + uvicorn, same app", "ext-fastapi", None, ("ext-hello",)),
     ]
 }
@@ -154,11 +162,19 @@ def server_command(server: Server, port: int, args: argparse.Namespace) -> tuple
     env["PYTHONUNBUFFERED"] = "1"
     py = args.python
     asgi_app = "asgi_apps:app"
-    if server.kind in ("asgi-fastrapi", "ext-fastrapi"):
+    if server.kind in ("asgi-fastrapi", "ext-fastrapi", "fastrapi-run", "fastrapi-run-handler"):
         use_inplace_build(env)
+    if server.kind == "fastrapi-run-handler":
+        env["BENCH_EXCEPTION_HANDLER"] = "1"
     if server.kind == "asgi-fastrapi":
         code = (
             f"import fastrapi, asgi_apps; fastrapi.serve(asgi_apps.app, host={HOST!r}, port={port}, "
+            f"workers=1, driver={server.driver or 'auto'!r})"
+        )
+        cmd = [py, "-c", code]
+    elif server.kind in ("fastrapi-run", "fastrapi-run-handler"):
+        code = (
+            f"import fastrapi, fastapi_app; fastrapi.serve(fastapi_app.app, host={HOST!r}, port={port}, "
             f"workers=1, driver={server.driver or 'auto'!r})"
         )
         cmd = [py, "-c", code]
@@ -1031,8 +1047,9 @@ def prepare_machine(log: Any) -> str:
     return busy_note
 
 
-def select_by_name(p: argparse.ArgumentParser, args: argparse.Namespace, servers: dict[str, Any],
-                   endpoints: dict[str, Any]) -> None:
+def select_by_name(
+    p: argparse.ArgumentParser, args: argparse.Namespace, servers: dict[str, Any], endpoints: dict[str, Any]
+) -> None:
     """``args.server_list`` and ``args.endpoint_list`` from the comma lists ``--servers`` and ``--endpoints``."""
     try:
         args.server_list = [servers[s.strip()] for s in args.servers.split(",") if s.strip()]

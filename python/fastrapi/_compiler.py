@@ -14,6 +14,7 @@ import dataclasses
 import email.message
 import functools
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
@@ -60,9 +62,9 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     if reason is not None:
         _explained[id(app)] = [("*", reason)]
         return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
-    if any(_native_layer(m) is None and not _is_http_middleware(m) for m in app.user_middleware):
-        # ASGI middleware must see every request: FastAPI's stack runs, with its router replaced by
-        # one that answers path operations with FastAPI's own handlers, without the rest of it.
+    if _wraps_router(app):
+        # ASGI middleware (or a wrapped `__call__`) must see every request: FastAPI's stack runs,
+        # with its router replaced by one that answers path operations with FastAPI's own handlers.
         _wrap_router(app, sync_mode)
         return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
     layers = [layer for layer in map(_native_layer, app.user_middleware) if layer is not None]
@@ -135,11 +137,70 @@ def _name(key: Any) -> str:
 # -- under ASGI middleware ----------------------------------------------------------------------
 
 
+def prepare_app(app: Any) -> None:
+    """Called before the lifespan startup, which has FastAPI build its middleware stack: an app
+    served under its own stack gets, now, the one stack it keeps. A stack built again would make
+    each middleware again, and some count on one instance per process (a second
+    prometheus-fastapi-instrumentator middleware finds its metrics registered and records nothing)."""
+    if _wraps_router(app) and app.middleware_stack is None:
+        _solving_router(app)
+
+
+def _wraps_router(app: Any) -> bool:
+    """Every request must enter the app's own ``__call__`` and middleware stack."""
+    if not isinstance(app, fastapi.FastAPI) or _app_not_native(app) is not None:
+        return False
+    asgi_middleware = any(_native_layer(m) is None and not _is_http_middleware(m) for m in app.user_middleware)
+    return asgi_middleware or _call_replaced(app)
+
+
+def _call_replaced(app: fastapi.FastAPI) -> bool:
+    """``FastAPI.__call__`` or ``Starlette.__call__`` is not theirs: a library wrapped it (sentry-sdk
+    replaces ``Starlette.__call__``) or a subclass overrides it."""
+    for cls in type(app).__mro__:
+        call = vars(cls).get("__call__")
+        if call is None:
+            continue
+        if cls not in (fastapi.FastAPI, Starlette):
+            return True
+        own = call.__module__ == cls.__module__ and call.__qualname__ == f"{cls.__name__}.__call__"
+        if not own or hasattr(call, "__wrapped__"):
+            return True
+    return False
+
+
+# Per app: the router its stack was built around, and that stack.
+_solving_routers: weakref.WeakKeyDictionary[Any, tuple[_SolvingRouter, Any]] = weakref.WeakKeyDictionary()
+
+
+def _solving_router(app: fastapi.FastAPI) -> _SolvingRouter:
+    """The router inside ``app.middleware_stack``, which is built (as FastAPI builds it, so a
+    library that wraps `build_middleware_stack` or patches `Middleware` is honoured) around it if
+    it was not. Until `_wrap_router` fills it in, it hands every request to FastAPI's own
+    exception middleware and router."""
+    found = _solving_routers.get(app)
+    if found is not None and found[1] is app.middleware_stack:
+        return found[0]
+    router = app.router
+    inner = ExceptionMiddleware(
+        AsyncExitStackMiddleware(router),
+        handlers={k: v for k, v in app.exception_handlers.items() if k not in (500, Exception)},
+        debug=app.debug,
+    )
+    solving_router = _SolvingRouter(inner)
+    app.router = solving_router  # type: ignore[assignment]
+    try:
+        app.middleware_stack = app.build_middleware_stack()
+    finally:
+        app.router = router
+    _solving_routers[app] = (solving_router, app.middleware_stack)
+    return solving_router
+
+
 def _wrap_router(app: fastapi.FastAPI, sync_mode: str) -> None:
-    """Builds the app's own middleware stack (as FastAPI builds it, so a library that wraps
-    `build_middleware_stack` or patches `Starlette.__call__` is honoured) around a router that
-    answers each path operation with FastAPI's own handler (``fastrapi._solver``) and hands the
-    rest (other routes, 404/405/redirects) to FastAPI's own exception middleware and router."""
+    """Has the router inside the app's own middleware stack answer each path operation with
+    FastAPI's own handler (``fastrapi._solver``) and hand the rest (other routes, 404/405/redirects)
+    to FastAPI's own exception middleware and router."""
     solving = AppSolving(app, [])
     plans: list[_Plan] = []
     solvers: list[RouteSolver | None] = []
@@ -167,31 +228,25 @@ def _wrap_router(app: fastapi.FastAPI, sync_mode: str) -> None:
     table = _fastrapi.AppCore(plans, NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
     _explained[id(app)] = explained
     _api_counts[id(app)] = (native, operations)
-    router = app.router
-    inner = ExceptionMiddleware(
-        AsyncExitStackMiddleware(router),
-        handlers={k: v for k, v in app.exception_handlers.items() if k not in (500, Exception)},
-        debug=app.debug,
-    )
-    app.router = _SolvingRouter(table, solvers, streams, inner)  # type: ignore[assignment]
-    try:
-        app.middleware_stack = app.build_middleware_stack()
-    finally:
-        app.router = router
+    _solving_router(app).answer(table, solvers, streams)
 
 
 class _SolvingRouter:
     """The innermost ASGI app under the middleware: path operations answered by their solver,
     everything else by FastAPI's own exception middleware and router."""
 
-    def __init__(self, table: Any, solvers: list[Any], streams: list[bool], inner: Any) -> None:
-        self.table = table
-        self.solvers = solvers
-        self.streams = streams
+    def __init__(self, inner: Any) -> None:
+        self.table: Any = None
+        self.solvers: list[Any] = []
+        self.streams: list[bool] = []
         self.inner = inner
 
+    def answer(self, table: Any, solvers: list[Any], streams: list[bool]) -> None:
+        """From now on, the path operations in ``table`` by their ``solvers``."""
+        self.table, self.solvers, self.streams = table, solvers, streams
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and self.table is not None:
             found = self.table.match_route(scope["method"], scope["path"])
             if found is not None:
                 index, params = found

@@ -27,7 +27,7 @@ from typing import Any
 
 from fastrapi import _fastrapi, concurrency
 from fastrapi._asgi import lifespan_of, lifespan_tasks
-from fastrapi._compiler import compile_app, describe
+from fastrapi._compiler import compile_app, describe, prepare_app
 from fastrapi._loop import CoreLoop
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -115,6 +115,7 @@ def run_worker_here(
     started = False
     try:
         loop.run_until_complete(concurrency.configure(python.threadpool_size))
+        prepare_app(app)
         loop.run_until_complete(lifespan.startup())
         started = True
         # After the startup: extensions edit routes there (fastapi-pagination, for one).

@@ -10,6 +10,7 @@ inline-or-pool policy (``fastrapi.concurrency``) instead of a thread hop each.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -96,6 +97,9 @@ class RouteSolver:
         effective = getattr(context, "_route_context", None)
         if effective is not None:
             self.scope_extras["fastapi"] = {"effective_route_context": effective}
+        # FastAPI enters an anyio CancelScope on the request's exit stack for async-generator
+        # dependencies, and only the task that entered it may exit it.
+        self.holds_task = _has_async_generator(context.dependant)
         endpoint_response: Handler = self.respond
         for dispatch in reversed(shared.dispatchers):
             endpoint_response = _middleware(dispatch, endpoint_response)
@@ -123,6 +127,11 @@ class RouteSolver:
     async def respond(self, request: Request) -> Response:
         """FastAPI's ``request_response`` around the handler, the response left for Rust to send:
         request-scoped ``yield`` dependencies exit once it (and its background tasks) went out."""
+        if self.holds_task or self.shared.app.dependency_overrides:
+            return await _HeldTask.respond(self._respond, request)
+        return await self._respond(request)
+
+    async def _respond(self, request: Request) -> Response:
         scope = request.scope
         handler = self.original if self.shared.app.dependency_overrides else self.fast
         request_stack = AsyncExitStack()
@@ -183,6 +192,70 @@ class _ThenExit:
             await self.stack.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         await self.stack.__aexit__(None, None, None)
+
+
+class _HeldTask:
+    """Runs ``respond`` in a task that stays until the server runs the response's background
+    (in a task of its own), then runs that background and exits the request's exit stack itself:
+    the task that entered the stack's CancelScope exits it, as in FastAPI's ``request_response``."""
+
+    _running: set[asyncio.Task[None]] = set()
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.answered: asyncio.Future[Response] = loop.create_future()
+        self.started: asyncio.Future[None] = loop.create_future()
+        self.finished: asyncio.Future[None] = loop.create_future()
+
+    @classmethod
+    async def respond(cls, respond: Handler, request: Request) -> Response:
+        held = cls()
+        task = asyncio.ensure_future(held._run(respond, request))
+        cls._running.add(task)
+        task.add_done_callback(cls._running.discard)
+        try:
+            return await held.answered
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+
+    async def _run(self, respond: Handler, request: Request) -> None:
+        try:
+            response = await respond(request)
+        except asyncio.CancelledError:
+            self.answered.cancel()
+            raise
+        except Exception as exc:
+            self.answered.set_exception(exc)
+            return
+        then_exit = response.background  # None when an exception handler answered
+        if then_exit is None:
+            self.answered.set_result(response)
+            return
+        response.background = self  # type: ignore[assignment]
+        self.answered.set_result(response)
+        await self.started
+        try:
+            await then_exit()
+        except asyncio.CancelledError:
+            self.finished.cancel()
+            raise
+        except Exception as exc:
+            self.finished.set_exception(exc)
+        else:
+            self.finished.set_result(None)
+
+    async def __call__(self) -> None:
+        """The response's background, as the server runs it."""
+        self.started.set_result(None)
+        await self.finished
+
+
+def _has_async_generator(dependant: Dependant) -> bool:
+    return any(
+        sub.call is not None and _is_async_gen_callable(sub.call) or _has_async_generator(sub)
+        for sub in dependant.dependencies
+    )
 
 
 def _handler(context: Any, dependant: Dependant) -> Handler:

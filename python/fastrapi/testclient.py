@@ -122,7 +122,7 @@ class _Worker:
 
     def _run(self, config: Any, stop: socket.socket) -> None:
         from fastrapi._asgi import lifespan_tasks
-        from fastrapi._compiler import compile_app
+        from fastrapi._compiler import compile_app, prepare_app
         from fastrapi._loop import CoreLoop
         from fastrapi._server import _Lifespan
 
@@ -132,6 +132,7 @@ class _Worker:
         lifespan = _Lifespan(self.app)
         try:
             try:
+                prepare_app(self.app)
                 if self.lifespan:
                     loop.run_until_complete(lifespan.startup())
                 core = compile_app(self.app)

@@ -16,6 +16,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
 
 use crate::http::response::{HeaderList, InvalidHeader};
 use crate::python::aio::{AsyncBridge, Signal};
+use crate::python::thread_bound::ThreadBound;
 
 /// Body bytes the app may queue before `send` makes it wait for the socket.
 const SEND_HIGH_WATER: usize = 64 * 1024;
@@ -396,25 +397,26 @@ fn ready<'py>(py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, 
     Ok(Bound::new(py, Ready { value: Some(value.unbind()) })?.into_any())
 }
 
-/// The ASGI `receive` callable of one request.
-#[pyclass(module = "fastrapi._fastrapi", unsendable)]
-pub struct Receive(pub Rc<Exchange>);
+/// The ASGI `receive` callable of one request (a `Request` that holds it may end its life on a
+/// pool thread: see [`ThreadBound`]).
+#[pyclass(module = "fastrapi._fastrapi")]
+pub struct Receive(ThreadBound<Rc<Exchange>>);
 
 #[pymethods]
 impl Receive {
     fn __call__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.receive(py)
+        self.0.get()?.receive(py)
     }
 }
 
 /// The ASGI `send` callable of one request.
-#[pyclass(module = "fastrapi._fastrapi", unsendable)]
-pub struct Send(pub Rc<Exchange>);
+#[pyclass(module = "fastrapi._fastrapi")]
+pub struct Send(ThreadBound<Rc<Exchange>>);
 
 #[pymethods]
 impl Send {
     fn __call__<'py>(&self, py: Python<'py>, message: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.send(py, message)
+        self.0.get()?.send(py, message)
     }
 }
 
@@ -457,8 +459,9 @@ pub fn call_app(
     exchange: &Rc<Exchange>,
 ) -> AppRun {
     let started = (|| {
-        let receive = Bound::new(py, Receive(exchange.clone()))?;
-        let send = Bound::new(py, Send(exchange.clone()))?;
+        crate::python::thread_bound::drop_orphans();
+        let receive = Bound::new(py, Receive(ThreadBound::new(exchange.clone())))?;
+        let send = Bound::new(py, Send(ThreadBound::new(exchange.clone())))?;
         let coro = app.bind(py).call1((scope, receive, send))?;
         bridge.start(py, coro)
     })();
@@ -471,7 +474,9 @@ pub fn call_app(
 
 /// Logs the failure of an app task that outlived its response (background work raising).
 #[pyclass(module = "fastrapi._fastrapi")]
-pub struct LateFailure;
+pub struct LateFailure {
+    client_gone: bool,
+}
 
 #[pymethods]
 impl LateFailure {
@@ -483,20 +488,21 @@ impl LateFailure {
         }
         let exception = task.call_method0("exception")?;
         if !exception.is_none() {
-            crate::python::log::report_app_error(py, &PyErr::from_value(exception));
+            crate::python::log::report_app_failure(py, &PyErr::from_value(exception), self.client_gone);
         }
         Ok(())
     }
 }
 
-/// Lets `task` finish on its own; a failure is still logged.
-pub fn detach(task: crate::python::aio::PendingTask) {
+/// Lets `task` finish on its own; a failure is still logged (unless it only says that the
+/// client, gone already, is gone).
+pub fn detach(task: crate::python::aio::PendingTask, client_gone: bool) {
     Python::attach(|py| {
         let task = task.task.bind(py);
         let added = py
             .import("fastrapi._testing")
             .and_then(|testing| testing.call_method1("background_expected", (task,)))
-            .and_then(|_| Bound::new(py, LateFailure))
+            .and_then(|_| Bound::new(py, LateFailure { client_gone }))
             .and_then(|logger| task.call_method1("add_done_callback", (logger,)));
         if let Err(e) = added {
             e.print(py);

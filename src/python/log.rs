@@ -46,6 +46,46 @@ pub fn report_app_error(py: Python<'_>, error: &PyErr) {
     log_error(py, "Exception in ASGI application", Some(error));
 }
 
+/// An application failure seen by the server: reported as [`report_app_error`] does, unless it
+/// only says that the client has gone (the `OSError` our `send` raises, or Starlette's
+/// `ClientDisconnect` made of it), which uvicorn never logs. Either way the frames of its
+/// traceback are cleared, so what they hold (a streaming generator with a `finally`, a database
+/// session) is released now rather than at some later garbage collection.
+pub fn report_app_failure(py: Python<'_>, error: &PyErr, client_gone: bool) {
+    if !(client_gone && is_disconnect(py, error)) {
+        report_app_error(py, error);
+    }
+    release_frames(py, error);
+}
+
+fn is_disconnect(py: Python<'_>, error: &PyErr) -> bool {
+    if error.is_instance_of::<pyo3::exceptions::PyOSError>(py) {
+        return true;
+    }
+    py.import("starlette.requests")
+        .and_then(|requests| requests.getattr("ClientDisconnect"))
+        .is_ok_and(|class| error.value(py).is_instance(&class).unwrap_or(false))
+}
+
+/// `traceback.clear_frames` on the exception and the ones it was raised from.
+fn release_frames(py: Python<'_>, error: &PyErr) {
+    let Ok(clear) = py.import("traceback").and_then(|traceback| traceback.getattr("clear_frames")) else {
+        return;
+    };
+    let mut exception = error.value(py).clone().into_any();
+    // The chain is short; the bound guards against a cycle of __context__ links.
+    for _ in 0..16 {
+        if let Ok(traceback) = exception.getattr(pyo3::intern!(py, "__traceback__")) {
+            let _ = clear.call1((traceback,));
+        }
+        let linked = |name| exception.getattr(name).ok().filter(|e| !e.is_none());
+        match linked(pyo3::intern!(py, "__context__")).or_else(|| linked(pyo3::intern!(py, "__cause__"))) {
+            Some(next) => exception = next,
+            None => break,
+        }
+    }
+}
+
 /// `fastrapi._fastrapi.report_app_error(exc)`: the server's report of an exception the app
 /// answered itself but did not handle (Starlette's `ServerErrorMiddleware` re-raises it).
 #[pyfunction(name = "report_app_error")]

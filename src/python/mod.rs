@@ -6,6 +6,7 @@ pub mod app;
 pub mod log;
 pub mod pool;
 pub mod request;
+pub mod thread_bound;
 pub mod websocket;
 
 pub use app::{AppCore, CompiledApp};

@@ -20,7 +20,7 @@ use crate::dispatch::Response;
 use crate::files::FileBody;
 use crate::http::body::{encode_end, encode_piece, BodyReader, ChunkError};
 use crate::http::response::{encode_head, BodyKind, Framing, HeaderList, WriteOpts};
-use crate::python::log::{log_error, report_app_error};
+use crate::python::log::{log_error, report_app_failure};
 
 /// Largest request body piece handed to the app in one `http.request` message.
 pub const BODY_PIECE: usize = 64 * 1024;
@@ -97,7 +97,7 @@ pub async fn serve(
         // The app's outcome, once it has one.
         if let (AppRun::Done(result), false) = (&run, result_seen) {
             result_seen = true;
-            match app_failure(result, exchange.phase()) {
+            match app_failure(result, exchange.phase(), exchange.is_disconnected()) {
                 None => {}
                 Some(Failure::BeforeStart) if framing.is_none() && !exchange.is_disconnected() => {
                     internal_error(wbuf, opts);
@@ -156,9 +156,9 @@ pub async fn serve(
     match run {
         AppRun::Running(task) if !keep => {
             exchange.disconnect();
-            detach(task);
+            detach(task, true);
         }
-        AppRun::Running(task) => detach(task),
+        AppRun::Running(task) => detach(task, exchange.is_disconnected()),
         AppRun::Done(_) if !keep => exchange.disconnect(),
         AppRun::Done(_) => {}
     }
@@ -171,7 +171,7 @@ enum Failure {
 }
 
 /// Logs what went wrong with a finished app call (as uvicorn words it), if anything did.
-fn app_failure(result: &AppResult, phase: Phase) -> Option<Failure> {
+fn app_failure(result: &AppResult, phase: Phase, client_gone: bool) -> Option<Failure> {
     let failure = || if phase == Phase::Idle { Failure::BeforeStart } else { Failure::AfterStart };
     if matches!(result, AppResult::Returned) && phase == Phase::Complete {
         return None;
@@ -192,7 +192,7 @@ fn app_failure(result: &AppResult, phase: Phase) -> Option<Failure> {
             Some(failure())
         }
         AppResult::Raised(error) => {
-            report_app_error(py, error);
+            report_app_failure(py, error, client_gone);
             Some(failure())
         }
     })

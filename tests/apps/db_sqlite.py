@@ -43,7 +43,8 @@ async def sqlite3_lifespan(app: Any) -> Any:
 
 def sqlite3_items(request: Request) -> Iterator[DbApiItems]:
     # FastAPI runs a `def` dependency's setup and teardown on pool threads: not the same thread.
-    connection = sqlite3.connect(request.app.state.database, check_same_thread=False)
+    # A long busy timeout: 200 concurrent writers on a loaded 2-core machine can queue for seconds.
+    connection = sqlite3.connect(request.app.state.database, timeout=60, check_same_thread=False)
     try:
         yield DbApiItems(connection, "?")
     finally:
@@ -57,7 +58,7 @@ sqlite3_app = items_app(sqlite3_lifespan, sqlite3_items, sqlite3.IntegrityError,
 @asynccontextmanager
 async def sqlalchemy_lifespan(app: Any) -> Any:
     async with database_file(app):
-        engine = create_engine(f"sqlite:///{app.state.database}", connect_args={"check_same_thread": False},
+        engine = create_engine(f"sqlite:///{app.state.database}", connect_args={"check_same_thread": False, "timeout": 60},
                                pool_size=POOL_SIZE, max_overflow=0, pool_timeout=POOL_TIMEOUT)
         Base.metadata.create_all(engine)
         app.state.sessions = sessionmaker(engine)

@@ -10,7 +10,7 @@ import sys
 
 from pydantic import BaseModel
 
-from fastrapi import FastAPI
+from fastrapi import Depends, FastAPI
 
 app = FastAPI()
 
@@ -44,6 +44,15 @@ async def read_item(item_id: int, q: str | None = None):
 @app.post("/items")
 def create_item(item: Item):
     return item
+
+
+async def pagination(skip: int = 0, limit: int = 10) -> dict[str, int]:
+    return {"skip": skip, "limit": limit}
+
+
+@app.get("/page")
+def page(params: dict[str, int] = Depends(pagination)):
+    return params
 
 
 if __name__ == "__main__":
