@@ -150,9 +150,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="threads for blocking sync code, per worker (default 40, as FastAPI's)")
         cmd.add_argument("--sync-mode", default="auto", choices=["auto", "inline", "threadpool"],
                          help="where def endpoints and dependencies run (default auto: inline until one blocks)")
-        cmd.add_argument("--log-level", default="info", choices=list(_LOG_LEVELS), help="level of fastrapi's logs")
+        cmd.add_argument("--log-level", default=None, choices=list(_LOG_LEVELS),
+                         help="level of fastrapi's logs (default info)")
+        cmd.add_argument("--log-config", metavar="FILE",
+                         help="logging configuration: .json or .yaml (dictConfig), else a fileConfig .ini")
         cmd.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
                          help="log each request on the fastrapi.access logger (default: on)")
+        cmd.add_argument("--env-file", metavar="FILE", help="load environment variables from this .env file first")
+        _add_deployment_arguments(cmd)
     from fastrapi import _doctor
 
     doctor_help = "check this host (kernel, io_uring, limits) for the given options"
@@ -160,22 +165,93 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level_name: str) -> None:
+def _add_deployment_arguments(cmd: argparse.ArgumentParser) -> None:
+    """Listening, proxies, limits and timeouts, under uvicorn's option names."""
+    cmd.add_argument("--uds", metavar="PATH", help="listen on a Unix domain socket at PATH instead of host:port")
+    cmd.add_argument("--fd", type=int, help="accept from this inherited listening socket (socket activation)")
+    cmd.add_argument("--root-path", default="", help="the path prefix the app is mounted under behind a proxy")
+    cmd.add_argument("--proxy-headers", action=argparse.BooleanOptionalAction, default=True,
+                     help="trust X-Forwarded-For/-Proto and Forwarded from --forwarded-allow-ips (default: on)")
+    cmd.add_argument("--forwarded-allow-ips", default=None,
+                     help="comma-separated addresses/networks to trust proxy headers from, or '*' "
+                          "(default $FORWARDED_ALLOW_IPS or 127.0.0.1,::1)")
+    cmd.add_argument("--limit-concurrency", type=int, default=None,
+                     help="connections per worker above which requests get a 503")
+    cmd.add_argument("--limit-max-requests", type=int, default=None,
+                     help="replace a worker process after it served this many requests")
+    cmd.add_argument("--limit-max-requests-jitter", type=int, default=0,
+                     help="add up to this many requests to --limit-max-requests, per worker")
+    cmd.add_argument("--timeout-keep-alive", type=float, default=5,
+                     help="close an idle keep-alive connection after this many seconds (default 5)")
+    cmd.add_argument("--timeout-graceful-shutdown", type=float, default=None,
+                     help="seconds a stopping worker waits for its connections (default 30)")
+    cmd.add_argument("--timeout-write", type=float, default=30,
+                     help="close a connection whose response write makes no progress for this long (default 30)")
+
+
+def _configure_logging(level_name: str | None, config_file: str | None) -> None:
+    """uvicorn's --log-config (applied first) and --log-level (on fastrapi's loggers)."""
+    if config_file is not None:
+        _apply_log_config(config_file)
     logger = logging.getLogger("fastrapi")
-    if not logger.handlers:
+    if config_file is None and not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s: %(message)s"))
         logger.addHandler(handler)
-    logger.setLevel(_LOG_LEVELS[level_name])
+    if level_name is not None or config_file is None:
+        logger.setLevel(_LOG_LEVELS[level_name or "info"])
+
+
+def _apply_log_config(path: str) -> None:
+    import logging.config
+
+    if not Path(path).is_file():
+        raise CLIError(f"log config not found: {path}")
+    if path.endswith(".json"):
+        import json
+
+        logging.config.dictConfig(json.loads(Path(path).read_text()))
+    elif path.endswith((".yaml", ".yml")):
+        try:
+            import yaml
+        except ModuleNotFoundError:
+            raise CLIError("a YAML --log-config needs PyYAML: pip install pyyaml") from None
+        logging.config.dictConfig(yaml.safe_load(Path(path).read_text()))
+    else:
+        logging.config.fileConfig(path, disable_existing_loggers=False)
+
+
+def _load_env_file(path: str) -> None:
+    try:
+        from dotenv import load_dotenv
+    except ModuleNotFoundError:
+        raise CLIError("--env-file needs python-dotenv: pip install python-dotenv") from None
+    if not Path(path).is_file():
+        raise CLIError(f"env file not found: {path}")
+    load_dotenv(dotenv_path=path)
 
 
 def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
-    # On by default, as with uvicorn and `fastapi run`; `app.serve()` leaves it off.
-    return {
+    # The access log is on by default, as with uvicorn and `fastapi run`; `app.serve()` leaves it off.
+    options: dict[str, Any] = {
         "access_log": True if args.access_log is None else args.access_log,
         "threadpool_size": args.threadpool_size,
         "sync_mode": args.sync_mode,
+        "uds": args.uds,
+        "fd": args.fd,
+        "root_path": args.root_path,
+        "proxy_headers": args.proxy_headers,
+        "limit_concurrency": args.limit_concurrency,
+        "limit_max_requests": args.limit_max_requests,
+        "limit_max_requests_jitter": args.limit_max_requests_jitter,
+        "keep_alive_timeout": args.timeout_keep_alive,
+        "write_timeout": args.timeout_write,
     }
+    if args.forwarded_allow_ips is not None:
+        options["forwarded_allow_ips"] = args.forwarded_allow_ips
+    if args.timeout_graceful_shutdown is not None:
+        options["graceful_timeout"] = args.timeout_graceful_shutdown
+    return options
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -185,7 +261,11 @@ def _run(args: argparse.Namespace) -> int:
         _fastrapi.set_parent_death_signal(signal.SIGTERM)
         if os.getppid() != int(os.environ[_CHILD_ENV]):
             return 0  # the supervisor is already gone
-    _configure_logging(args.log_level)
+    if args.uds is not None and args.fd is not None:
+        raise CLIError("give --uds or --fd, not both")
+    if args.env_file is not None:  # before the app is imported, as uvicorn loads it
+        _load_env_file(args.env_file)
+    _configure_logging(args.log_level, args.log_config)
     app, where = discover_app(args.path, args.app, factory=args.factory)
     if args.explain:
         return _explain(app, where)

@@ -4,6 +4,7 @@
 //! reads its needs and does the reading and writing. `receive` and `send` return completed
 //! awaitables whenever nothing has to wait, so a simple app runs to its end in one step.
 
+pub mod proxy;
 pub mod scope;
 
 use std::cell::{Cell, RefCell};

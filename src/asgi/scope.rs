@@ -1,10 +1,13 @@
 //! ASGI scopes built in Rust from the parsed head, the way uvicorn fills them.
 
+use std::cell::OnceCell;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use super::proxy::{Forwarded, TrustedProxies};
 use crate::http::Head;
 use crate::router::decode_path;
 
@@ -19,6 +22,8 @@ pub struct ScopeBase {
     /// The lifespan's state; each request gets a shallow copy, as uvicorn gives it.
     state: Py<PyDict>,
     root_path: Py<PyString>,
+    /// The same, for the URLs Rust builds (redirects).
+    root_path_text: String,
     /// uvicorn puts the root path in front of `path` and `raw_path` too (Starlette's test client
     /// does not).
     prefix_path: bool,
@@ -35,6 +40,46 @@ pub struct ScopeOptions {
     pub client: Option<Py<PyAny>>,
 }
 
+/// Where the worker listens, as `scope["server"]` shows it.
+pub enum Listening {
+    Inet(SocketAddr),
+    /// A Unix socket's path (uvicorn: `(path, None)`).
+    Unix(String),
+}
+
+/// A connection's peer as its scopes show it, made into Python once, and the proxy headers it
+/// may send (only a trusted proxy's count).
+pub struct Peer {
+    /// `None`: a Unix socket peer, which uvicorn shows as no client.
+    pub addr: Option<SocketAddr>,
+    client: OnceCell<Py<PyAny>>,
+    proxies: Option<Arc<TrustedProxies>>,
+}
+
+impl Peer {
+    pub fn new(addr: Option<SocketAddr>, proxies: Option<&Arc<TrustedProxies>>) -> Peer {
+        let trusted = proxies.filter(|p| p.trusts(addr.map(|a| a.ip().to_string()).as_deref())).cloned();
+        Peer { addr, client: OnceCell::new(), proxies: trusted }
+    }
+
+    /// What this request's proxy headers say (nothing unless the peer is a trusted proxy).
+    pub fn forwarded(&self, head: &Head<'_>, websocket: bool) -> Forwarded {
+        match &self.proxies {
+            Some(proxies) => proxies.resolve(head.headers, websocket),
+            None => Forwarded::default(),
+        }
+    }
+
+    /// `host:port` of the client for the access log, as uvicorn's `get_client_addr` (`""`: none).
+    pub fn log_name(&self, forwarded: &Forwarded) -> String {
+        match (&forwarded.client, self.addr) {
+            (Some((host, port)), _) => format!("{host}:{port}"),
+            (None, Some(addr)) => format!("{}:{}", addr.ip(), addr.port()),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 pub fn address(py: Python<'_>, addr: SocketAddr) -> PyResult<Py<PyAny>> {
     let host = PyString::new(py, &addr.ip().to_string()).into_any();
     let port = addr.port().into_pyobject(py)?.into_any();
@@ -42,7 +87,7 @@ pub fn address(py: Python<'_>, addr: SocketAddr) -> PyResult<Py<PyAny>> {
 }
 
 impl ScopeBase {
-    pub fn new(py: Python<'_>, local: SocketAddr, state: Py<PyDict>, options: ScopeOptions) -> PyResult<ScopeBase> {
+    pub fn new(py: Python<'_>, local: &Listening, state: Py<PyDict>, options: ScopeOptions) -> PyResult<ScopeBase> {
         let asgi = |spec: &str| -> PyResult<Py<PyDict>> {
             let dict = PyDict::new(py);
             dict.set_item("version", "3.0")?;
@@ -57,30 +102,60 @@ impl ScopeBase {
             asgi_http: asgi("2.4")?,
             asgi_websocket: asgi("2.4")?,
             http_extensions: http_extensions.unbind(),
-            server: address(py, local)?,
+            server: match local {
+                Listening::Inet(addr) => address(py, *addr)?,
+                Listening::Unix(path) => {
+                    PyTuple::new(py, [PyString::new(py, path).into_any(), py.None().into_bound(py)])?
+                        .into_any()
+                        .unbind()
+                }
+            },
             state,
             root_path: PyString::new(py, &options.root_path).unbind(),
+            root_path_text: options.root_path,
             prefix_path: options.prefix_path,
             client: options.client,
         })
     }
 
-    /// `scope["client"]` for a connection from `peer`.
-    pub fn client(&self, py: Python<'_>, peer: SocketAddr) -> PyResult<Py<PyAny>> {
-        match &self.client {
-            Some(client) => Ok(client.clone_ref(py)),
-            None => address(py, peer),
+    /// The root path when it is put in front of `scope["path"]` (uvicorn), else nothing.
+    pub fn url_path_prefix(&self) -> &str {
+        if self.prefix_path {
+            &self.root_path_text
+        } else {
+            ""
         }
     }
 
-    /// The scope of an HTTP request (`kind` "http") or a WebSocket handshake ("websocket").
+    /// `scope["client"]`: the test client's, the proxy headers' or the peer's (made once).
+    fn client(&self, py: Python<'_>, peer: &Peer, forwarded: &Forwarded) -> PyResult<Py<PyAny>> {
+        if let Some(client) = &self.client {
+            return Ok(client.clone_ref(py));
+        }
+        if let Some((host, port)) = &forwarded.client {
+            return Ok((host.as_str(), *port).into_pyobject(py)?.into_any().unbind());
+        }
+        if let Some(client) = peer.client.get() {
+            return Ok(client.clone_ref(py));
+        }
+        let made = match peer.addr {
+            Some(addr) => address(py, addr)?,
+            None => py.None(),
+        };
+        Ok(peer.client.get_or_init(|| made).clone_ref(py))
+    }
+
+    /// The scope of an HTTP request or of a WebSocket handshake (`websocket`), from `peer` with
+    /// what its proxy headers say (`forwarded`, from `peer.forwarded`).
     pub fn build<'py>(
         &self,
         py: Python<'py>,
         head: &Head<'_>,
-        client: &Py<PyAny>,
+        peer: &Peer,
+        forwarded: &Forwarded,
         websocket: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let client = self.client(py, peer, forwarded)?;
         let scope = PyDict::new(py);
         let root_path = self.root_path.bind(py);
         let path = decode_path(head.path);
@@ -115,7 +190,11 @@ impl ScopeBase {
         scope.set_item(pyo3::intern!(py, "http_version"), version)?;
         scope.set_item(pyo3::intern!(py, "server"), self.server.bind(py))?;
         scope.set_item(pyo3::intern!(py, "client"), client.bind(py))?;
-        let scheme = if websocket { pyo3::intern!(py, "ws") } else { pyo3::intern!(py, "http") };
+        let scheme = match forwarded.scheme {
+            Some(scheme) => PyString::new(py, scheme),
+            None if websocket => pyo3::intern!(py, "ws").clone(),
+            None => pyo3::intern!(py, "http").clone(),
+        };
         scope.set_item(pyo3::intern!(py, "scheme"), scheme)?;
         if !websocket {
             scope.set_item(pyo3::intern!(py, "method"), method_name(py, head))?;

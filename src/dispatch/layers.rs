@@ -2,8 +2,6 @@
 //! the typed response before it is encoded: on the way in a layer may answer by itself; on the
 //! way out each layer edits the status-aware headers and body it is given.
 
-use std::net::SocketAddr;
-
 use super::response::{Body, Response, TEXT};
 use crate::http::response::HeaderList;
 use crate::http::Head;
@@ -26,7 +24,8 @@ impl RequestFacts {
 
 /// The way in, outermost first. A layer that answers by itself returns its response and how
 /// many layers were entered before it (those see the answer on its way out).
-pub fn enter(layers: &[Layer], head: &Head<'_>, local_addr: SocketAddr) -> Option<(Response, usize)> {
+pub fn enter(layers: &[Layer], request: &super::Request, ctx: &super::CallContext) -> Option<(Response, usize)> {
+    let head = request.head;
     for (entered, layer) in layers.iter().enumerate() {
         let answer = match layer {
             Layer::TrustedHost(trusted) => match trusted.check(head) {
@@ -34,10 +33,18 @@ pub fn enter(layers: &[Layer], head: &Head<'_>, local_addr: SocketAddr) -> Optio
                 Some(Rejection::Redirect(url)) => Some(Response::redirect(307, quote_location(&url))),
                 Some(Rejection::Invalid) => Some(invalid_host()),
             },
-            Layer::HttpsRedirect => Some(match https_url(head, local_addr) {
-                Some(url) => Response::redirect(307, quote_location(&url)),
-                None => invalid_host(),
-            }),
+            // Starlette redirects what the scope's scheme (proxy headers included) says is plain.
+            Layer::HttpsRedirect => {
+                let secure = match request.forwarded.scheme.unwrap_or("http") {
+                    "http" => "https",
+                    "ws" => "wss",
+                    _ => continue,
+                };
+                Some(match https_url(head, ctx.local_addr, ctx.url_path_prefix(), secure) {
+                    Some(url) => Response::redirect(307, quote_location(&url)),
+                    None => invalid_host(),
+                })
+            }
             Layer::Cors(cors) => cors.preflight(head).map(|p| Response::full(p.status, Some(TEXT), p.headers, p.body)),
             Layer::GZip(_) => None,
         };

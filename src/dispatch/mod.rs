@@ -26,7 +26,7 @@ pub struct CallContext<'a> {
     pub bridge: &'a AsyncBridge,
     /// The listener's address, for absolute redirect URLs when the client sent no Host.
     pub local_addr: SocketAddr,
-    pub peer_addr: SocketAddr,
+    pub peer: &'a crate::asgi::scope::Peer,
     /// The connection's socket and whether its task still runs (for `is_disconnected()`).
     pub conn_fd: std::os::fd::RawFd,
     pub conn_open: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -44,6 +44,12 @@ impl CallContext<'_> {
         let state = Py::new(py, ConnectionState::new(self.conn_fd, self.conn_open.clone()))?;
         let _ = self.conn_state.set(state.clone_ref(py));
         Ok(state)
+    }
+
+    /// What goes before a request's path in the URLs Starlette builds from its scope: the root
+    /// path, which uvicorn puts in front of `scope["path"]`.
+    pub fn url_path_prefix(&self) -> &str {
+        self.scope_base.map_or("", |base| base.url_path_prefix())
     }
 
     /// Starts a response's background work on this core's loop (its response is on the wire).
@@ -67,6 +73,8 @@ pub struct Request<'r, 'b> {
     pub body: &'r [u8],
     /// A `StaticFiles` file found while classifying the request.
     pub static_hit: Option<native::StaticHit>,
+    /// The client and scheme that trusted proxy headers give.
+    pub forwarded: &'r crate::asgi::proxy::Forwarded,
 }
 
 pub enum Dispatched {
@@ -96,7 +104,7 @@ pub fn dispatch(ctx: &CallContext, request: Request) -> Dispatched {
         return native::route(ctx, request);
     }
     let facts = layers::RequestFacts::of(request.head);
-    if let Some((answer, entered)) = layers::enter(middleware, request.head, ctx.local_addr) {
+    if let Some((answer, entered)) = layers::enter(middleware, &request, ctx) {
         return Dispatched::Ready(layers::leave(&middleware[..entered], &facts, answer));
     }
     match native::route(ctx, request) {

@@ -33,7 +33,12 @@ impl Layer {
 }
 
 /// The https URL for a request, as `HTTPSRedirectMiddleware` builds it (`None`: empty Host).
-pub fn https_url(head: &crate::http::Head<'_>, local: std::net::SocketAddr) -> Option<String> {
+pub fn https_url(
+    head: &crate::http::Head<'_>,
+    local: std::net::SocketAddr,
+    prefix: &str,
+    scheme: &str,
+) -> Option<String> {
     // An empty Host counts as none: the URL is then built from the server's address.
     let netloc: String = match head.header("host").filter(|h| !h.is_empty()) {
         Some(host) => host.iter().map(|&b| b as char).collect(),
@@ -52,7 +57,7 @@ pub fn https_url(head: &crate::http::Head<'_>, local: std::net::SocketAddr) -> O
     } else {
         netloc.clone()
     };
-    let mut url = format!("https://{netloc}{}", crate::router::decode_path(head.path));
+    let mut url = format!("{scheme}://{netloc}{prefix}{}", crate::router::decode_path(head.path));
     if !head.query.is_empty() {
         url.push('?');
         url.push_str(head.query);

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
+use crate::asgi::proxy::Forwarded;
 use crate::dispatch::layers::quote_location;
 use crate::dispatch::{CallContext, Dispatched, Pending, Request, Response};
 use crate::files::RangeRequest;
@@ -119,7 +120,7 @@ pub fn route(ctx: &CallContext, request: Request) -> Dispatched {
             Dispatched::Ready(Response::full(405, Some(crate::dispatch::response::JSON), headers, body))
         }
         Lookup::NotFound => {
-            let redirect = slash_redirect(ctx, head, &path);
+            let redirect = slash_redirect(ctx, head, request.forwarded, &path);
             Dispatched::Ready(match redirect {
                 Some(location) => Response::redirect(307, location),
                 None => Response::json(404, br#"{"detail":"Not Found"}"#.to_vec()),
@@ -138,7 +139,7 @@ pub fn complete(ctx: &CallContext, task: &PendingTask, then: Then, answer: &Resp
 }
 
 /// Starlette's `redirect_slashes`: the same path with the trailing slash toggled, if it routes.
-fn slash_redirect(ctx: &CallContext, head: &Head<'_>, path: &str) -> Option<String> {
+fn slash_redirect(ctx: &CallContext, head: &Head<'_>, forwarded: &Forwarded, path: &str) -> Option<String> {
     if !ctx.app.redirect_slashes || path == "/" {
         return None;
     }
@@ -147,12 +148,16 @@ fn slash_redirect(ctx: &CallContext, head: &Head<'_>, path: &str) -> Option<Stri
     if !ctx.app.router.path_matches(&toggled) {
         return None;
     }
+    // Starlette's URL(scope=...): the scope's scheme and path (the root path in front).
+    let scheme = forwarded.scheme.unwrap_or("http");
+    let default_port = if matches!(scheme, "https" | "wss") { 443 } else { 80 };
+    let prefix = ctx.url_path_prefix();
     let mut url = match head.header("host") {
-        Some(host) => format!("http://{}{}", latin1(host), toggled),
+        Some(host) => format!("{scheme}://{}{prefix}{toggled}", latin1(host)),
         None => match ctx.local_addr {
-            SocketAddr::V4(a) if a.port() == 80 => format!("http://{}{}", a.ip(), toggled),
-            SocketAddr::V6(a) if a.port() == 80 => format!("http://[{}]{}", a.ip(), toggled),
-            a => format!("http://{a}{toggled}"),
+            SocketAddr::V4(a) if a.port() == default_port => format!("{scheme}://{}{prefix}{toggled}", a.ip()),
+            SocketAddr::V6(a) if a.port() == default_port => format!("{scheme}://[{}]{prefix}{toggled}", a.ip()),
+            a => format!("{scheme}://{a}{prefix}{toggled}"),
         },
     };
     if !head.query.is_empty() {
@@ -204,8 +209,7 @@ fn solve_in_python<'py>(
     let Some(base) = ctx.scope_base else {
         return Err(pyo3::exceptions::PyRuntimeError::new_err("this worker builds no scopes"));
     };
-    let client = base.client(py, ctx.peer_addr)?;
-    let scope = base.build(py, request.head, &client, false)?;
+    let scope = base.build(py, request.head, ctx.peer, request.forwarded, false)?;
     let params = PyDict::new(py);
     for (index, value) in path_params {
         if let Some(name) = plan.path_param_names.get(*index) {

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple};
 
-pub use query::{parse_cookies, parse_query};
+pub use query::{is_python_space, parse_cookies, parse_query};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Location {

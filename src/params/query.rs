@@ -36,7 +36,7 @@ pub fn parse_cookies(header: &str) -> Vec<(String, String)> {
 }
 
 /// Python's `str.isspace()` over the Latin-1 characters a header value decodes to.
-fn is_python_space(c: char) -> bool {
+pub fn is_python_space(c: char) -> bool {
     matches!(c, '\t'..='\r' | '\x1c'..=' ' | '\u{85}' | '\u{a0}')
 }
 

@@ -7,13 +7,22 @@ use pyo3::types::PyDict;
 /// Logs `message` on `fastrapi.error`, with `error`'s traceback if given. A logging failure is
 /// printed to stderr rather than lost.
 pub fn log_error(py: Python<'_>, message: &str, error: Option<&PyErr>) {
+    log(py, "error", message, error);
+}
+
+/// Logs `message` as a warning on `fastrapi.error` (uvicorn's "Exceeded concurrency limit.").
+pub fn log_warning(py: Python<'_>, message: &str) {
+    log(py, "warning", message, None);
+}
+
+fn log(py: Python<'_>, level: &str, message: &str, error: Option<&PyErr>) {
     let logged = py.import("logging").and_then(|logging| {
         let logger = logging.call_method1("getLogger", ("fastrapi.error",))?;
         let kwargs = PyDict::new(py);
         if let Some(error) = error {
             kwargs.set_item("exc_info", error.value(py))?;
         }
-        logger.call_method("error", (message,), Some(&kwargs))
+        logger.call_method(level, (message,), Some(&kwargs))
     });
     if let Err(e) = logged {
         e.print(py);

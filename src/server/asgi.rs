@@ -12,7 +12,7 @@ use monoio::net::TcpStream;
 use pyo3::prelude::*;
 
 use super::access_log::AccessEntry;
-use super::io::{compact, flush, read_more, Read};
+use super::io::{compact, read_more, Read};
 use super::state::Worker;
 use crate::asgi::{detach, AppContext, AppResult, AppRun, Exchange, Phase};
 use crate::dispatch::response::TEXT;
@@ -45,7 +45,6 @@ pub struct Buffers<'a> {
 /// Serves the request; `false` when the connection must close afterwards.
 pub async fn serve(
     worker: &Worker,
-    peer: std::net::SocketAddr,
     stream: &mut TcpStream,
     buffers: Buffers<'_>,
     call: AsgiCall,
@@ -69,7 +68,7 @@ pub async fn serve(
                 keep_alive &= chosen != Framing::UntilClose;
                 framing = Some(chosen);
                 if let (Some(entry), Some(logger)) = (logged.take(), worker.access_log.as_ref()) {
-                    entry.log(logger, peer, status);
+                    entry.log(logger, status);
                 }
             }
         }
@@ -79,7 +78,7 @@ pub async fn serve(
             exchange.take_outgoing(&mut sent);
             encode_piece(framing, &sent, wbuf);
             if let Some(path) = exchange.take_pathsend() {
-                if !opts.head_only && !send_file(stream, wbuf, &path, framing).await {
+                if !opts.head_only && !send_file(stream, wbuf, &path, framing, worker).await {
                     break false;
                 }
             }
@@ -91,7 +90,7 @@ pub async fn serve(
         }
         // A streamed response goes out as it is produced; senders waiting for it go on.
         if !wbuf.is_empty() && !response_done {
-            if flush(stream, wbuf).await.is_err() {
+            if worker.flush(stream, wbuf).await.is_err() {
                 break false;
             }
             exchange.release_senders();
@@ -136,7 +135,7 @@ pub async fn serve(
             if expect_continue && framing.is_none() {
                 expect_continue = false;
                 wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                if flush(stream, wbuf).await.is_err() {
+                if worker.flush(stream, wbuf).await.is_err() {
                     break false;
                 }
             }
@@ -225,7 +224,13 @@ fn asks_to_close(headers: &mut HeaderList) -> bool {
 }
 
 /// `http.response.pathsend`: the file's bytes as the body, read as the socket takes them.
-async fn send_file(stream: &mut TcpStream, wbuf: &mut Vec<u8>, path: &std::path::Path, framing: Framing) -> bool {
+async fn send_file(
+    stream: &mut TcpStream,
+    wbuf: &mut Vec<u8>,
+    path: &std::path::Path,
+    framing: Framing,
+    worker: &Worker,
+) -> bool {
     let opened = std::fs::File::open(path).and_then(|file| Ok((file.metadata()?.len(), file)));
     let Ok((size, file)) = opened else {
         Python::attach(|py| log_error(py, &format!("pathsend: can not read {}", path.display()), None));
@@ -236,7 +241,7 @@ async fn send_file(stream: &mut TcpStream, wbuf: &mut Vec<u8>, path: &std::path:
         match body.next_chunk() {
             Ok(Some(chunk)) => {
                 encode_piece(framing, &chunk, wbuf);
-                if flush(stream, wbuf).await.is_err() {
+                if worker.flush(stream, wbuf).await.is_err() {
                     return false;
                 }
             }

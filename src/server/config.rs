@@ -35,8 +35,27 @@ pub struct ServerConfig {
     pub backlog: i32,
     pub limits: Limits,
     pub keep_alive_timeout: Duration,
+    /// The whole request head must arrive within this time (slowloris); each read of a request
+    /// body must bring a byte within it too (a stalled upload).
     pub header_timeout: Duration,
+    /// A response write that makes no progress for this long ends the connection (a client that
+    /// stopped reading).
+    pub write_timeout: Duration,
     pub graceful_timeout: Duration,
+    /// uvicorn's `limit_concurrency`: a request arriving while this many connections are open on
+    /// the worker (its own included) gets a 503 and the connection closes.
+    pub limit_concurrency: Option<usize>,
+    /// After this many requests the worker retires: it stops accepting, asks every connection to
+    /// close after its next response and exits once they have (its supervisor starts another).
+    pub limit_max_requests: Option<u64>,
+    /// Where a retiring worker writes its process id (the supervisor then starts its successor).
+    pub retire_fd: Option<i32>,
+    /// A listening socket (TCP or Unix) to accept from instead of binding `host:port`; the
+    /// worker uses a duplicate, so the caller keeps its own.
+    pub listen_fd: Option<i32>,
+    /// Apply `X-Forwarded-For`/`-Proto` and `Forwarded` from these peers (uvicorn's
+    /// `proxy_headers` with `forwarded_allow_ips`); `None`: never.
+    pub forwarded_allow: Option<std::sync::Arc<crate::asgi::proxy::TrustedProxies>>,
     pub server_header: Option<Vec<u8>>,
     /// Install SIGINT/SIGTERM handlers that stop this worker gracefully.
     pub handle_signals: bool,
@@ -90,10 +109,12 @@ impl ServerConfig {
     #[pyo3(signature = (
         host = "127.0.0.1".to_string(), port = 8000, *, driver = "auto", core = None, backlog = 1024,
         max_head_bytes = 16384, max_headers = 100, max_body_bytes = 16 * 1024 * 1024,
-        keep_alive_timeout = 5.0, header_timeout = 30.0, graceful_timeout = 30.0,
+        keep_alive_timeout = 5.0, header_timeout = 30.0, write_timeout = 30.0, graceful_timeout = 30.0,
         server_header = None, handle_signals = true, uring_entries = 1024, uring_flags = None,
         ws_max_size = 16 * 1024 * 1024, ws_ping_interval = Some(20.0),
         ws_ping_timeout = Some(20.0), access_log = false, asgi_pathsend = false,
+        limit_concurrency = None, limit_max_requests = None, retire_fd = None, listen_fd = None,
+        proxy_headers = false, forwarded_allow_ips = "127.0.0.1,::1".to_string(),
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -107,6 +128,7 @@ impl ServerConfig {
         max_body_bytes: usize,
         keep_alive_timeout: f64,
         header_timeout: f64,
+        write_timeout: f64,
         graceful_timeout: f64,
         server_header: Option<String>,
         handle_signals: bool,
@@ -117,6 +139,12 @@ impl ServerConfig {
         ws_ping_timeout: Option<f64>,
         access_log: bool,
         asgi_pathsend: bool,
+        limit_concurrency: Option<usize>,
+        limit_max_requests: Option<u64>,
+        retire_fd: Option<i32>,
+        listen_fd: Option<i32>,
+        proxy_headers: bool,
+        forwarded_allow_ips: String,
     ) -> PyResult<Self> {
         let uring_flags = uring_flags.unwrap_or_else(|| vec!["coop_taskrun".into(), "single_issuer".into()]);
         if let Some(bad) = uring_flags.iter().find(|f| !URING_FLAGS.contains(&f.as_str())) {
@@ -130,6 +158,10 @@ impl ServerConfig {
         if max_head_bytes < 256 {
             return Err(FastrapiError::Config("max_head_bytes must be at least 256".into()).into());
         }
+        if limit_concurrency == Some(0) || limit_max_requests == Some(0) {
+            let msg = "limit_concurrency and limit_max_requests must be at least 1";
+            return Err(FastrapiError::Config(msg.into()).into());
+        }
         Ok(ServerConfig {
             host,
             port,
@@ -140,7 +172,14 @@ impl ServerConfig {
             limits: Limits { max_head_bytes, max_headers, max_body_bytes },
             keep_alive_timeout: duration("keep_alive_timeout", keep_alive_timeout)?,
             header_timeout: duration("header_timeout", header_timeout)?,
+            write_timeout: duration("write_timeout", write_timeout)?,
             graceful_timeout: duration("graceful_timeout", graceful_timeout)?,
+            limit_concurrency,
+            limit_max_requests,
+            retire_fd,
+            listen_fd,
+            forwarded_allow: proxy_headers
+                .then(|| std::sync::Arc::new(crate::asgi::proxy::TrustedProxies::parse(&forwarded_allow_ips))),
             server_header: server_header.map(String::into_bytes),
             handle_signals,
             uring_entries,

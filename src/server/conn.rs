@@ -7,14 +7,16 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use monoio::io::AsyncWriteRentExt;
 use monoio::net::TcpStream;
+use pyo3::Python;
 
 use super::access_log::AccessEntry;
 use super::asgi::{AsgiCall, Buffers, BODY_PIECE};
-use super::io::{compact, flush, read_more, send_continue, Read, READ_CHUNK};
+use super::io::{compact, read_more, send_continue, write_all, Read, READ_CHUNK};
 use super::state::Worker;
+use crate::asgi::scope::Peer;
 use crate::asgi::{call_app, AppContext, AppRun, Exchange};
 use crate::dispatch::{self, Body, CallContext, Chunk, Classified, Dispatched, Response, Stream};
 use crate::http::body::{BodyReader, ChunkError, ChunkedDecoder};
@@ -25,7 +27,8 @@ use crate::python::aio::AsyncBridge;
 /// Pipelined responses are written once this much is buffered, even if more requests wait.
 const WRITE_HIGH_WATER: usize = 64 * 1024;
 
-pub async fn serve(worker: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
+/// Serves one accepted connection; `peer` is `None` for a Unix socket's.
+pub async fn serve(worker: Rc<Worker>, stream: TcpStream, peer: Option<SocketAddr>) {
     worker.active.set(worker.active.get() + 1);
     let result = CatchUnwind(AssertUnwindSafe(connection(&worker, stream, peer))).await;
     worker.active.set(worker.active.get() - 1);
@@ -54,6 +57,8 @@ enum Next {
         total: usize,
         expect: bool,
     },
+    /// Over `limit_concurrency`: uvicorn's 503, then the connection closes.
+    Unavailable,
     /// A WebSocket upgrade: the connection becomes a WebSocket (or gets an HTTP refusal).
     Upgrade {
         upgrade: super::websocket::Upgrade,
@@ -79,7 +84,7 @@ impl OwnedOpts {
     fn of(head: &crate::http::Head<'_>, worker: &Worker) -> OwnedOpts {
         OwnedOpts {
             head_only: head.method == Method::Head,
-            close: !head.keep_alive || worker.shutdown.is_stopped(),
+            close: !head.keep_alive || worker.shutdown.is_stopped() || worker.shutdown.is_retiring(),
             http10_keep_alive: head.version == 0 && head.keep_alive,
             http10: head.version == 0,
         }
@@ -106,15 +111,16 @@ impl Drop for OpenFlag {
     }
 }
 
-async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
+async fn connection(worker: &Worker, mut stream: TcpStream, peer: Option<SocketAddr>) {
     let open = OpenFlag(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)));
     let config = &worker.config;
     let server = config.server_header.as_deref();
+    let peer = Peer::new(peer, config.forwarded_allow.as_ref());
     let ctx = CallContext {
         app: &worker.app,
         bridge: &worker.bridge,
         local_addr: worker.local_addr,
-        peer_addr: peer,
+        peer: &peer,
         conn_fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
         conn_open: open.0.clone(),
         conn_state: Default::default(),
@@ -125,12 +131,12 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
     let mut start = 0usize;
     // A chunked body decoded ahead of its head being parsed again: (body, bytes it spanned).
     let mut chunked: Option<(Vec<u8>, usize)> = None;
-    // `scope["client"]` of this connection's ASGI requests, made once.
-    let client: std::cell::OnceCell<pyo3::Py<pyo3::PyAny>> = std::cell::OnceCell::new();
+    // When the head being read must be complete (slowloris: the limit is for the whole head).
+    let mut head_deadline: Option<Instant> = None;
 
     loop {
         if start == rbuf.len() {
-            if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+            if !wbuf.is_empty() && worker.flush(&mut stream, &mut wbuf).await.is_err() {
                 return;
             }
             rbuf.clear();
@@ -147,16 +153,23 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
 
         let next = {
             let mut storage = header_storage();
-            match parse_head(&rbuf[start..], &mut storage, &config.limits) {
+            let parsed = parse_head(&rbuf[start..], &mut storage, &config.limits);
+            if let Ok(Some(_)) = parsed {
+                head_deadline = None;
+            }
+            match parsed {
                 Err(e) => Next::Reject(e),
                 Ok(None) => Next::ReadHead,
+                Ok(Some(_)) if config.limit_concurrency.is_some_and(|limit| worker.active.get() >= limit) => {
+                    Next::Unavailable
+                }
                 Ok(Some(head)) if head.method == Method::Get && crate::ws::is_upgrade_request(head.headers) => {
                     Next::Upgrade { upgrade: super::websocket::prepare(&ctx, worker, &head), head_len: head.head_len }
                 }
                 Ok(Some(head)) => match dispatch::classify(ctx.app, &head) {
                     Classified::Asgi => {
                         let opts = OwnedOpts::of(&head, worker);
-                        match start_asgi(worker, &head, &rbuf[start + head.head_len..], peer, &client) {
+                        match start_asgi(worker, &head, &rbuf[start + head.head_len..], &peer) {
                             Ok((call, staged)) => Next::Asgi { call, consumed: head.head_len + staged, opts },
                             Err(e) => Next::Reject(e),
                         }
@@ -182,8 +195,13 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                         match body {
                             Ok((body, consumed)) => {
                                 let opts = OwnedOpts::of(&head, worker);
-                                let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(&head));
-                                let request = dispatch::Request { head: &head, body, static_hit };
+                                let forwarded = peer.forwarded(&head, false);
+                                let logged = worker
+                                    .access_log
+                                    .as_ref()
+                                    .map(|_| AccessEntry::new(&head, peer.log_name(&forwarded)));
+                                let request =
+                                    dispatch::Request { head: &head, body, static_hit, forwarded: &forwarded };
                                 let dispatched = dispatch::dispatch(&ctx, request);
                                 Next::Answered { dispatched, consumed, opts, logged }
                             }
@@ -196,13 +214,14 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
 
         match next {
             Next::Answered { dispatched, consumed, opts, logged } => {
+                worker.count_request();
                 start += consumed;
                 chunked = None;
                 let response = match dispatched {
                     Dispatched::Ready(response) => response,
                     Dispatched::Pending(pending) => {
                         // Earlier pipelined answers go out now rather than wait behind this one.
-                        if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                        if !wbuf.is_empty() && worker.flush(&mut stream, &mut wbuf).await.is_err() {
                             return;
                         }
                         pending.task.wait().await;
@@ -210,30 +229,32 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     }
                 };
                 if let (Some(entry), Some(logger)) = (logged, worker.access_log.as_ref()) {
-                    entry.log(logger, peer, response.status);
+                    entry.log(logger, response.status);
                 }
-                if !respond(&mut stream, &mut wbuf, &ctx, response, &opts.with_server(server)).await {
-                    let _ = flush(&mut stream, &mut wbuf).await;
+                if !respond(&mut stream, &mut wbuf, &ctx, response, &opts.with_server(server), worker).await {
+                    let _ = worker.flush(&mut stream, &mut wbuf).await;
                     return;
                 }
-                if wbuf.len() >= WRITE_HIGH_WATER && flush(&mut stream, &mut wbuf).await.is_err() {
+                if wbuf.len() >= WRITE_HIGH_WATER && worker.flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
                 }
             }
             Next::Asgi { call, consumed, opts } => {
+                worker.count_request();
                 start += consumed;
                 let buffers = Buffers { rbuf: &mut rbuf, start: &mut start, wbuf: &mut wbuf };
                 let opts = opts.with_server(server);
-                if !super::asgi::serve(worker, peer, &mut stream, buffers, call, &opts).await {
-                    let _ = flush(&mut stream, &mut wbuf).await;
+                if !super::asgi::serve(worker, &mut stream, buffers, call, &opts).await {
+                    let _ = worker.flush(&mut stream, &mut wbuf).await;
                     return;
                 }
-                if wbuf.len() >= WRITE_HIGH_WATER && flush(&mut stream, &mut wbuf).await.is_err() {
+                if wbuf.len() >= WRITE_HIGH_WATER && worker.flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
                 }
             }
             Next::Upgrade { upgrade, head_len } => {
-                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                worker.count_request();
+                if !wbuf.is_empty() && worker.flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
                 }
                 let leftover = rbuf[start + head_len..].to_vec();
@@ -241,8 +262,15 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 super::websocket::run(worker, stream, leftover, upgrade).await;
                 return;
             }
+            Next::Unavailable => {
+                Python::attach(|py| crate::python::log::log_warning(py, "Exceeded concurrency limit."));
+                let _ = worker.flush(&mut stream, &mut wbuf).await;
+                write_protocol_error(&mut wbuf, 503, "Service Unavailable", server);
+                let _ = worker.flush(&mut stream, &mut wbuf).await;
+                return;
+            }
             Next::Reject(error) => {
-                let _ = flush(&mut stream, &mut wbuf).await;
+                let _ = worker.flush(&mut stream, &mut wbuf).await;
                 let message = match error {
                     HeadError::Invalid(_) => "Invalid HTTP request received.",
                     HeadError::TooLarge => "Request Header Fields Too Large",
@@ -250,24 +278,26 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                     HeadError::UnsupportedTransferEncoding => "Unsupported Transfer-Encoding",
                 };
                 write_protocol_error(&mut wbuf, error.status(), message, server);
-                let _ = flush(&mut stream, &mut wbuf).await;
+                let _ = worker.flush(&mut stream, &mut wbuf).await;
                 return;
             }
             Next::ReadHead => {
-                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                if !wbuf.is_empty() && worker.flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
                 }
                 compact(&mut rbuf, &mut start);
-                if read_more(&mut stream, &mut rbuf, config.header_timeout, None).await != Read::Data {
+                let deadline = *head_deadline.get_or_insert_with(|| Instant::now() + config.header_timeout);
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() || read_more(&mut stream, &mut rbuf, left, None).await != Read::Data {
                     return;
                 }
             }
             Next::ReadBody { total, expect } => {
-                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                if !wbuf.is_empty() && worker.flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
                 }
                 compact(&mut rbuf, &mut start);
-                if expect && send_continue(&mut stream).await.is_err() {
+                if expect && send_continue(&mut stream, config.write_timeout).await.is_err() {
                     return;
                 }
                 rbuf.reserve(total.saturating_sub(rbuf.len()));
@@ -278,11 +308,11 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                 }
             }
             Next::ReadChunked { head_len, expect } => {
-                if !wbuf.is_empty() && flush(&mut stream, &mut wbuf).await.is_err() {
+                if !wbuf.is_empty() && worker.flush(&mut stream, &mut wbuf).await.is_err() {
                     return;
                 }
                 compact(&mut rbuf, &mut start);
-                if expect && send_continue(&mut stream).await.is_err() {
+                if expect && send_continue(&mut stream, config.write_timeout).await.is_err() {
                     return;
                 }
                 let mut decoder = ChunkedDecoder::new(config.limits.max_body_bytes);
@@ -297,7 +327,7 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: SocketAddr) {
                                 ChunkError::Invalid(_) => (400, "Invalid HTTP request received."),
                             };
                             write_protocol_error(&mut wbuf, status, message, server);
-                            let _ = flush(&mut stream, &mut wbuf).await;
+                            let _ = worker.flush(&mut stream, &mut wbuf).await;
                             return;
                         }
                     }
@@ -320,8 +350,7 @@ fn start_asgi(
     worker: &Worker,
     head: &crate::http::Head<'_>,
     after_head: &[u8],
-    peer: SocketAddr,
-    client: &std::cell::OnceCell<pyo3::Py<pyo3::PyAny>>,
+    peer: &Peer,
 ) -> Result<(AsgiCall, usize), HeadError> {
     let mut body = BodyReader::new(head.framing, worker.config.limits.max_body_bytes);
     let exchange = Exchange::new(worker.bridge.clone(), head.method == Method::Head);
@@ -338,24 +367,18 @@ fn start_asgi(
         }
         used
     };
-    let (run, context) = pyo3::Python::attach(|py| {
+    let forwarded = peer.forwarded(head, false);
+    let (run, context) = Python::attach(|py| {
         let failed = |error| (AppRun::Done(crate::asgi::AppResult::Raised(error)), AppContext::default());
         let (Some(app), Some(base)) = (worker.app.asgi.as_ref(), worker.asgi_scope.as_ref()) else {
             return failed(pyo3::exceptions::PyRuntimeError::new_err("this worker serves no ASGI app"));
         };
-        let client = match client.get() {
-            Some(client) => client.clone_ref(py),
-            None => match base.client(py, peer) {
-                Ok(made) => client.get_or_init(|| made).clone_ref(py),
-                Err(e) => return failed(e),
-            },
-        };
-        match base.build(py, head, &client, false) {
+        match base.build(py, head, peer, &forwarded, false) {
             Ok(scope) => call_app(py, &worker.bridge, app, scope, &exchange),
             Err(e) => failed(e),
         }
     });
-    let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(head));
+    let logged = worker.access_log.as_ref().map(|_| AccessEntry::new(head, peer.log_name(&forwarded)));
     Ok((AsgiCall { exchange, run, context, body, expect_continue: head.expect_continue, logged }, staged))
 }
 
@@ -367,6 +390,7 @@ async fn respond(
     ctx: &CallContext<'_>,
     response: Response,
     opts: &WriteOpts<'_>,
+    worker: &Worker,
 ) -> bool {
     let framing = response.encode_head(wbuf, opts);
     let Response { status, body, background, .. } = response;
@@ -379,7 +403,9 @@ async fn respond(
         }
         Body::Omitted => {}
         Body::Stream(mut body) => {
-            if flush(stream, wbuf).await.is_err() || !send_stream(stream, ctx.bridge, &mut body, framing).await {
+            if worker.flush(stream, wbuf).await.is_err()
+                || !send_stream(stream, ctx.bridge, &mut body, framing, worker.config.write_timeout).await
+            {
                 return false;
             }
             keep_alive &= framing != response::Framing::UntilClose;
@@ -387,7 +413,7 @@ async fn respond(
     }
     if let Some(task) = background {
         // Background work starts once its response is on the wire.
-        let flushed = flush(stream, wbuf).await;
+        let flushed = worker.flush(stream, wbuf).await;
         ctx.run_background(task);
         keep_alive &= flushed.is_ok();
     }
@@ -402,6 +428,7 @@ async fn send_stream(
     bridge: &AsyncBridge,
     body: &mut Stream,
     framing: response::Framing,
+    write_timeout: Duration,
 ) -> bool {
     let mut out = Vec::new();
     loop {
@@ -425,7 +452,7 @@ async fn send_stream(
             Chunk::Failed | Chunk::Pending(_) => return false,
         };
         if !out.is_empty() {
-            let (written, buf) = stream.write_all(out).await;
+            let (written, buf) = write_all(stream, out, write_timeout).await;
             if written.is_err() {
                 return false;
             }

@@ -1,13 +1,13 @@
 //! Connection I/O shared by the HTTP and ASGI request paths: reading into the connection's
-//! buffer with a timeout, writing the output buffer, and the `100 Continue` interim answer.
+//! buffer with a timeout, writing with a write timeout, and the `100 Continue` interim answer.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use monoio::buf::{IoBufMut, SliceMut};
-use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+use monoio::buf::{IoBuf, IoBufMut, SliceMut};
+use monoio::io::{AsyncReadRent, AsyncWriteRent};
 use monoio::net::TcpStream;
 
 use super::shutdown::ShutdownWait;
@@ -22,19 +22,62 @@ pub fn compact(rbuf: &mut Vec<u8>, start: &mut usize) {
     }
 }
 
-pub async fn send_continue(stream: &mut TcpStream) -> std::io::Result<()> {
-    let (res, _) = stream.write_all(&b"HTTP/1.1 100 Continue\r\n\r\n"[..]).await;
-    res.map(|_| ())
+pub async fn send_continue(stream: &mut TcpStream, timeout: Duration) -> std::io::Result<()> {
+    write_all(stream, b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(), timeout).await.0
 }
 
-pub async fn flush(stream: &mut TcpStream, wbuf: &mut Vec<u8>) -> std::io::Result<()> {
+/// Writes out `wbuf` (left empty, its allocation kept); see [`write_all`] for `timeout`.
+pub async fn flush(stream: &mut TcpStream, wbuf: &mut Vec<u8>, timeout: Duration) -> std::io::Result<()> {
     if wbuf.is_empty() {
         return Ok(());
     }
-    let (res, mut buf) = stream.write_all(std::mem::take(wbuf)).await;
+    let (res, mut buf) = write_all(stream, std::mem::take(wbuf), timeout).await;
     buf.clear();
     *wbuf = buf;
-    res.map(|_| ())
+    res
+}
+
+/// Writes all of `buf`. A write that makes no progress for `timeout` (a client that stopped
+/// reading, its window closed) resets the connection and fails; slow progress is fine.
+pub async fn write_all(stream: &mut TcpStream, mut buf: Vec<u8>, timeout: Duration) -> (std::io::Result<()>, Vec<u8>) {
+    let mut written = 0;
+    while written < buf.len() {
+        let write = stream.write(buf.slice(written..));
+        let outcome = monoio::select! {
+            (res, slice) = write => Some((res, slice.into_inner())),
+            _ = monoio::time::sleep(timeout) => None,
+        };
+        let Some((res, back)) = outcome else {
+            // The dropped write still owns its buffer; the reset makes it fail and frees it.
+            reset(std::os::fd::AsRawFd::as_raw_fd(stream));
+            return (Err(std::io::ErrorKind::TimedOut.into()), Vec::new());
+        };
+        buf = back;
+        match res {
+            Ok(0) => return (Err(std::io::ErrorKind::WriteZero.into()), buf),
+            Ok(n) => written += n,
+            Err(e) => return (Err(e), buf),
+        }
+    }
+    (Ok(()), buf)
+}
+
+/// Resets the connection now (RST, unsent data discarded): a peer that stopped reading gets no
+/// more of our time, and a pending write on the socket fails.
+pub fn reset(fd: std::os::fd::RawFd) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: `fd` is an open socket owned by the caller's connection; the option value is a
+    // valid `linger` of the size given.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+        libc::shutdown(fd, libc::SHUT_RDWR);
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

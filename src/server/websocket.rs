@@ -60,10 +60,8 @@ pub fn prepare(ctx: &CallContext, worker: &Worker, head: &Head<'_>) -> Upgrade {
         // Starlette closes a WebSocket nothing takes; before the handshake that is a 403.
         return refusal(403, &[], b"");
     };
-    let scope = Python::attach(|py| {
-        let client = base.client(py, ctx.peer_addr)?;
-        base.build(py, head, &client, true).map(Bound::unbind)
-    });
+    let forwarded = ctx.peer.forwarded(head, true);
+    let scope = Python::attach(|py| base.build(py, head, ctx.peer, &forwarded, true).map(Bound::unbind));
     match scope {
         Ok(scope) => Upgrade::Open { scope, accept: handshake.accept },
         Err(e) => {
@@ -182,7 +180,7 @@ async fn write_loop(mut writer: OwnedWriteHalf<TcpStream>, fd: std::os::fd::RawF
             let (result, mut buf) = monoio::select! {
                 written = write => written,
                 _ = shared.abort_writer.wait() => {
-                    reset(fd);
+                    super::io::reset(fd);
                     // Senders waiting for this write learn that the connection is gone.
                     Python::attach(|py| shared.release_senders(py));
                     return;
@@ -209,24 +207,6 @@ async fn write_loop(mut writer: OwnedWriteHalf<TcpStream>, fd: std::os::fd::RawF
             return;
         }
         shared.wake_writer.wait().await;
-    }
-}
-
-/// Resets the connection now: the pending write (which holds the socket open) fails and what the
-/// peer never read is discarded, as for a peer that stopped reading.
-fn reset(fd: std::os::fd::RawFd) {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: `fd` is the connection's socket, still open (the write half owning it is alive);
-    // the option value is a valid `linger` of the size given.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-        libc::shutdown(fd, libc::SHUT_RDWR);
     }
 }
 

@@ -1,12 +1,13 @@
 //! One worker: pin, bind, attach to Python once, then serve until told to stop.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use monoio::io::AsyncReadRent;
-use monoio::net::{ListenerOpts, TcpListener};
+use monoio::io::{AsyncReadRent, CancelHandle, Canceller};
+use monoio::net::{ListenerOpts, TcpListener, TcpStream, UnixListener};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -14,7 +15,7 @@ use super::config::{Driver, ServerConfig};
 use super::conn;
 use super::shutdown::Shutdown;
 use super::state::Worker;
-use crate::asgi::scope::{ScopeBase, ScopeOptions};
+use crate::asgi::scope::{Listening, ScopeBase, ScopeOptions};
 use crate::errors::FastrapiError;
 use crate::python::aio::AsyncBridge;
 use crate::python::{AppCore, CompiledApp};
@@ -77,11 +78,16 @@ pub fn run_worker(
             warnings.call_method1("warn", (format!("fastrapi: could not pin worker to core {core}: {e}"),))?;
         }
     }
-    let addr = (config.host.as_str(), config.port)
-        .to_socket_addrs()
-        .map_err(FastrapiError::Io)?
-        .next()
-        .ok_or_else(|| FastrapiError::Config(format!("cannot resolve host {:?}", config.host)))?;
+    let addr = match config.listen_fd {
+        Some(_) => None,
+        None => Some(
+            (config.host.as_str(), config.port)
+                .to_socket_addrs()
+                .map_err(FastrapiError::Io)?
+                .next()
+                .ok_or_else(|| FastrapiError::Config(format!("cannot resolve host {:?}", config.host)))?,
+        ),
+    };
 
     // The stop channel: signal handlers (and optionally the caller) write one byte.
     let (stop_rx, stop_tx) = std::os::unix::net::UnixStream::pair().map_err(FastrapiError::Io)?;
@@ -151,16 +157,25 @@ async fn worker_main(
     app: Arc<CompiledApp>,
     config: ServerConfig,
     python: PythonParts,
-    addr: SocketAddr,
+    addr: Option<SocketAddr>,
     stop_rx: std::os::unix::net::UnixStream,
     extra_stop: Option<std::os::unix::net::UnixStream>,
 ) -> Result<(), FastrapiError> {
-    let listener = bind(addr, &config)?;
-    let local_addr = listener.local_addr().unwrap_or(addr);
+    let listener = match (config.listen_fd, addr) {
+        (Some(fd), _) => Listener::adopt(fd)?,
+        (None, Some(addr)) => Listener::Tcp(bind(addr, &config)?),
+        (None, None) => return Err(FastrapiError::Config("nothing to listen on".into())),
+    };
+    let listening = listener.address()?;
+    // Redirects to a request without Host name the listener; a Unix socket has no such name.
+    let local_addr = match &listening {
+        Listening::Inet(addr) => *addr,
+        Listening::Unix(_) => SocketAddr::from(([127, 0, 0, 1], 80)),
+    };
     let PythonParts { bridge, access_log, asgi_state, scope } = python;
     let asgi_scope = match &app.asgi {
         Some(_) => Some(
-            Python::attach(|py| ScopeBase::new(py, local_addr, asgi_state, scope))
+            Python::attach(|py| ScopeBase::new(py, &listening, asgi_state, scope))
                 .map_err(|e| FastrapiError::Runtime(format!("ASGI scope: {e}")))?,
         ),
         None => None,
@@ -171,6 +186,7 @@ async fn worker_main(
         bridge: Rc::new(bridge),
         shutdown: Shutdown::default(),
         active: std::cell::Cell::new(0),
+        requests: std::cell::Cell::new(0),
         local_addr,
         access_log,
         asgi_scope,
@@ -184,9 +200,93 @@ fn bind(addr: SocketAddr, config: &ServerConfig) -> Result<TcpListener, Fastrapi
     TcpListener::bind_with_config(addr, &opts).map_err(FastrapiError::Io)
 }
 
+/// What the worker accepts connections from.
+enum Listener {
+    Tcp(TcpListener),
+    /// With its path (empty for an unnamed socket).
+    Unix(UnixListener, String),
+}
+
+impl Listener {
+    /// A duplicate of an inherited listening socket (`--fd`, `--uds`, or the supervisor's), TCP
+    /// or Unix; the owner keeps its own descriptor, so this worker can go without closing it.
+    fn adopt(fd: RawFd) -> Result<Listener, FastrapiError> {
+        // SAFETY: `fd` is open for the duration of the call (the caller's); F_DUPFD_CLOEXEC makes
+        // a new descriptor that this listener alone owns.
+        let own = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+        if own < 0 {
+            return Err(FastrapiError::Io(std::io::Error::last_os_error()));
+        }
+        let mut domain: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `own` is a valid descriptor; `domain`/`len` are a c_int and its size.
+        let rc = unsafe {
+            libc::getsockopt(own, libc::SOL_SOCKET, libc::SO_DOMAIN, (&mut domain as *mut libc::c_int).cast(), &mut len)
+        };
+        if rc != 0 {
+            let error = std::io::Error::last_os_error();
+            // SAFETY: `own` is ours and used nowhere else.
+            unsafe { libc::close(own) };
+            return Err(FastrapiError::Config(format!("descriptor {fd} is not a listening socket: {error}")));
+        }
+        let adopted = if domain == libc::AF_UNIX {
+            // SAFETY: `own` is a Unix stream socket that nothing else owns.
+            let listener = unsafe { std::os::unix::net::UnixListener::from_raw_fd(own) };
+            let path = listener.local_addr().ok().and_then(|a| a.as_pathname().map(|p| p.display().to_string()));
+            // The epoll driver accepts when told the socket is ready: a blocking one would stall it.
+            listener
+                .set_nonblocking(true)
+                .and_then(|()| UnixListener::from_std(listener))
+                .map(|listener| Listener::Unix(listener, path.unwrap_or_default()))
+        } else {
+            // SAFETY: `own` is an IPv4/IPv6 socket that nothing else owns.
+            let listener = unsafe { std::net::TcpListener::from_raw_fd(own) };
+            listener.set_nonblocking(true).and_then(|()| TcpListener::from_std(listener)).map(Listener::Tcp)
+        };
+        adopted.map_err(FastrapiError::Io)
+    }
+
+    fn address(&self) -> Result<Listening, FastrapiError> {
+        Ok(match self {
+            Listener::Tcp(listener) => Listening::Inet(listener.local_addr().map_err(FastrapiError::Io)?),
+            Listener::Unix(_, path) => Listening::Unix(path.clone()),
+        })
+    }
+
+    /// The next connection and its peer (`None` for a Unix socket's). Cancelled through
+    /// `cancel`, the accept still completes: a connection the kernel handed over at that moment
+    /// comes back to be served rather than lost with a dropped operation.
+    async fn accept(&self, cancel: CancelHandle) -> std::io::Result<(TcpStream, Option<SocketAddr>)> {
+        match self {
+            Listener::Tcp(listener) => {
+                let (stream, peer) = listener.cancelable_accept(cancel).await?;
+                let _ = stream.set_nodelay(true);
+                Ok((stream, Some(peer)))
+            }
+            Listener::Unix(listener, _) => {
+                let (stream, _) = listener.cancelable_accept(cancel).await?;
+                // A stream socket reads and writes the same whatever its family; the connection
+                // code takes one type and calls no TCP-only option on a Unix socket.
+                // SAFETY: the descriptor comes out of the accepted stream, which gives it up.
+                let stream = unsafe { std::net::TcpStream::from_raw_fd(stream.into_raw_fd()) };
+                stream.set_nonblocking(true)?;
+                Ok((TcpStream::from_std(stream)?, None))
+            }
+        }
+    }
+}
+
+/// Tells the supervisor that this worker is retiring, so that it starts the next one now.
+fn announce_retirement(fd: RawFd) {
+    let pid = std::process::id().to_ne_bytes();
+    // SAFETY: writes 4 bytes from a live array to a descriptor the supervisor handed over (a pipe;
+    // a write of that size is atomic). A failed write only delays the successor.
+    unsafe { libc::write(fd, pid.as_ptr().cast(), pid.len()) };
+}
+
 async fn serve(
     worker: Rc<Worker>,
-    listener: TcpListener,
+    listener: Listener,
     stop_rx: std::os::unix::net::UnixStream,
     extra_stop: Option<std::os::unix::net::UnixStream>,
 ) {
@@ -201,25 +301,56 @@ async fn serve(
     }
     monoio::spawn(worker.bridge.clone().pump());
 
+    let mut canceller = Canceller::new();
     loop {
-        monoio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    monoio::spawn(conn::serve(worker.clone(), stream, peer));
-                }
-                Err(e) => {
-                    // Out of descriptors or memory: back off instead of spinning.
-                    eprintln!("fastrapi: accept failed: {e}");
-                    monoio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            _ = worker.shutdown.wait() => break,
+        let mut accept = std::pin::pin!(listener.accept(canceller.handle()));
+        let accepted = monoio::select! {
+            accepted = &mut accept => Some(accepted),
+            _ = worker.shutdown.wait_or_retire() => None,
+        };
+        let stopping = accepted.is_none();
+        let accepted = match accepted {
+            Some(accepted) => accepted,
+            None => {
+                // Dropping an io_uring accept in flight would leak a connection it completes with.
+                canceller = canceller.cancel();
+                accept.await
+            }
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                monoio::spawn(conn::serve(worker.clone(), stream, peer));
+            }
+            Err(_) if stopping => {}
+            Err(e) => {
+                // Out of descriptors or memory: back off instead of spinning.
+                eprintln!("fastrapi: accept failed: {e}");
+                monoio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        if stopping {
+            break;
         }
     }
-    drop(listener);
+    drop((canceller, listener));
+    if !worker.shutdown.is_stopped() {
+        // Retiring: every connection closes after its next response (or when idle too long);
+        // a stop signal, or the graceful timeout, then ends the rest as a shutdown does.
+        if let Some(fd) = worker.config.retire_fd {
+            announce_retirement(fd);
+        }
+        eprintln!("fastrapi: worker {} served {} requests; retiring", std::process::id(), worker.requests.get());
+        drain(&worker).await;
+        worker.shutdown.trigger();
+    }
+    drain(&worker).await;
+}
+
+/// Waits up to the graceful timeout (or a stop signal) for the connections to end.
+async fn drain(worker: &Worker) {
     let deadline = Instant::now() + worker.config.graceful_timeout;
-    while worker.active.get() > 0 && Instant::now() < deadline {
+    let retiring = !worker.shutdown.is_stopped();
+    while worker.active.get() > 0 && Instant::now() < deadline && !(retiring && worker.shutdown.is_stopped()) {
         monoio::time::sleep(Duration::from_millis(10)).await;
     }
 }
