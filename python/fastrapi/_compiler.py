@@ -21,6 +21,7 @@ import fastapi
 from fastapi import params as fastapi_params
 from fastapi._compat import ModelField
 from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import _is_coroutine_callable
 from fastapi.dependencies.utils import (
     _get_param_aliases,
     _get_param_model,
@@ -431,7 +432,8 @@ def _native_plan(rc: Any) -> _Plan:
 
 
 def _is_coroutine(call: Any) -> bool:
-    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
+    """As FastAPI decides to await an endpoint: through ``functools.wraps`` and partials too."""
+    return _is_coroutine_callable(call)
 
 
 # -- parameters -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ inline-or-pool policy (``fastrapi.concurrency``) instead of a thread hop each.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -96,6 +97,9 @@ class RouteSolver:
         effective = getattr(context, "_route_context", None)
         if effective is not None:
             self.scope_extras["fastapi"] = {"effective_route_context": effective}
+        # FastAPI enters anyio cancel scopes for yield dependencies, and a task group for an SSE
+        # stream, on the request's exit stack: only the task that entered them may exit them.
+        self.scoped_exit = _has_yield_dependency(context.dependant) or bool(getattr(context, "is_sse_stream", False))
         endpoint_response: Handler = self.respond
         for dispatch in reversed(shared.dispatchers):
             endpoint_response = _middleware(dispatch, endpoint_response)
@@ -123,8 +127,19 @@ class RouteSolver:
     async def respond(self, request: Request) -> Response:
         """FastAPI's ``request_response`` around the handler, the response left for Rust to send:
         request-scoped ``yield`` dependencies exit once it (and its background tasks) went out."""
+        overridden = bool(self.shared.app.dependency_overrides)
+        handler = self.original if overridden else self.fast
+        if self.scoped_exit or overridden:
+            return await _respond_in_request_task(self._respond, handler, request)
+        response, request_stack = await self._respond(handler, request)
+        if request_stack is not None:
+            response.background = _ThenExit(response.background, request_stack)  # type: ignore[assignment]
+        return response
+
+    async def _respond(self, handler: Handler, request: Request) -> tuple[Response, AsyncExitStack | None]:
+        """The response, and the request's exit stack if it is still to be exited (not when an
+        exception handler answered: the stack exited before it, as in FastAPI)."""
         scope = request.scope
-        handler = self.original if self.shared.app.dependency_overrides else self.fast
         request_stack = AsyncExitStack()
         await request_stack.__aenter__()
         scope["fastapi_inner_astack"] = request_stack
@@ -140,9 +155,8 @@ class RouteSolver:
                     "exception and a dependency with yield has a block with a bare except, or a block with "
                     "except Exception, and is not raising the exception again."
                 ) from exc
-            return await self.shared.handled(request, exc)
-        response.background = _ThenExit(response.background, request_stack)  # type: ignore[assignment]
-        return response
+            return await self.shared.handled(request, exc), None
+        return response, request_stack
 
 
 def _middleware(dispatch: Callable[..., Any], call_next: Handler) -> Handler:
@@ -165,6 +179,72 @@ class _Receive:
         if self.connection is not None and self.connection.is_closed():
             return {"type": "http.disconnect"}
         return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _has_yield_dependency(dependant: Dependant) -> bool:
+    return any(
+        _is_gen_callable(sub.call) or _is_async_gen_callable(sub.call) or _has_yield_dependency(sub)
+        for sub in dependant.dependencies
+    )
+
+
+async def _respond_in_request_task(
+    respond: Callable[[Handler, Request], Awaitable[tuple[Response, AsyncExitStack | None]]],
+    handler: Handler,
+    request: Request,
+) -> Response:
+    """``respond`` in a task of its own, which also exits the request's exit stack once the response
+    and its background went out. The server sends the response and runs the background from other
+    tasks, but the anyio cancel scopes FastAPI enters for ``yield`` dependencies must be exited in
+    the task that entered them (as ``request_response`` does, in one task)."""
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future[Response] = loop.create_future()
+    went_out: asyncio.Future[None] = loop.create_future()
+
+    async def request_task() -> None:
+        try:
+            response, request_stack = await respond(handler, request)
+        except BaseException as exc:
+            answered.set_exception(exc)
+            return
+        answered.set_result(response)
+        if request_stack is None:
+            return
+        try:
+            await went_out
+        except BaseException as exc:
+            await request_stack.__aexit__(type(exc), exc, exc.__traceback__)
+            return  # the background's exception is raised by _ExitInRequestTask
+        await request_stack.__aexit__(None, None, None)
+
+    task = loop.create_task(request_task())
+    try:
+        response = await answered
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    response.background = _ExitInRequestTask(response.background, went_out, task)  # type: ignore[assignment]
+    return response
+
+
+class _ExitInRequestTask:
+    """The response's background tasks, then the request task's exit of the request's exit stack."""
+
+    def __init__(self, background: Any, went_out: asyncio.Future[None], task: asyncio.Task[None]) -> None:
+        self.background = background
+        self.went_out = went_out
+        self.task = task
+
+    async def __call__(self) -> None:
+        try:
+            if self.background is not None:
+                await self.background()
+        except BaseException as exc:
+            self.went_out.set_exception(exc)
+            await self.task  # what the exit raised instead, if anything
+            raise
+        self.went_out.set_result(None)
+        await self.task
 
 
 class _ThenExit:

@@ -237,6 +237,7 @@ class _Exchange:
     def __init__(self, worker: _Worker, request: httpx.Request) -> None:
         self.sock = worker.connect()
         self.http = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
+        self.head: h11.Response | None = None
         try:
             self._send(request)
         except BaseException:
@@ -269,6 +270,7 @@ class _Exchange:
         while True:
             event = self._next_event()
             if isinstance(event, h11.Response):
+                self.head = event
                 return event
             if not isinstance(event, h11.InformationalResponse):
                 raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} before the response")
@@ -280,6 +282,23 @@ class _Exchange:
                 yield bytes(event.data)
             elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
                 return
+            elif event is h11.PAUSED:  # a 2xx answer to CONNECT: h11 leaves what follows the head to us
+                yield self._raw_body()
+                return
+            else:
+                raise httpx.RemoteProtocolError(f"unexpected {event!r} in the response body")
+
+    def _raw_body(self) -> bytes:
+        """The body after a head h11 would not frame: ``content-length`` bytes, else up to the close."""
+        assert self.head is not None
+        lengths = [int(value) for name, value in self.head.headers if name == b"content-length"]
+        body = bytes(self.http.trailing_data[0])
+        while not lengths or len(body) < lengths[0]:
+            chunk = self.sock.recv(_READ_SIZE)
+            if not chunk:
+                break
+            body += chunk
+        return body[: lengths[0]] if lengths else body
 
     def close(self) -> None:
         self.sock.close()
