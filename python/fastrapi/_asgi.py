@@ -76,6 +76,33 @@ def _channel_callables(held: list[Any]) -> tuple[Callable[[], Any], Callable[[di
     return receive, send
 
 
+class OwnedChannels:
+    """``app`` as the server calls it, with the request's ``receive`` and ``send`` held by the call
+    alone and let go of when the app returns. They belong to this worker thread and must be dropped
+    on it, while the app may keep them longer: in the ``Request`` a sync endpoint's thread releases
+    last, in reference cycles the garbage collector frees on any thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        held = [receive, send]
+        del receive, send
+
+        async def receive_message() -> Any:
+            return await held[0]() if held else {"type": "http.disconnect"}
+
+        async def send_message(message: dict[str, Any]) -> None:
+            if not held:  # as a server whose client left
+                raise OSError("the request is over")
+            await held[1](message)
+
+        try:
+            await self.app(scope, receive_message, send_message)
+        finally:
+            held.clear()
+
+
 class _NoNativeRoutes:
     """The hooks of a core that has no native route: a plain ASGI app serves every request."""
 

@@ -47,7 +47,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from fastrapi import _fastrapi, _testing
-from fastrapi._asgi import NO_NATIVE_ROUTES
+from fastrapi._asgi import NO_NATIVE_ROUTES, OwnedChannels
 from fastrapi._solver import AppSolving, RouteSolver
 
 # -- the app as a whole ---------------------------------------------------------------------------
@@ -56,16 +56,16 @@ from fastrapi._solver import AppSolving, RouteSolver
 def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     """The core for ``app`` in this worker, made after its lifespan startup ran."""
     if not isinstance(app, fastapi.FastAPI):
-        return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
+        return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=OwnedChannels(app), sync_mode=sync_mode)
     reason = _app_not_native(app)
     if reason is not None:
         _explained[id(app)] = [("*", reason)]
-        return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
+        return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=OwnedChannels(app), sync_mode=sync_mode)
     if any(_native_layer(m) is None and not _is_http_middleware(m) for m in app.user_middleware):
         # ASGI middleware must see every request: FastAPI's stack runs, with its router replaced by
         # one that answers path operations with FastAPI's own handlers, without the rest of it.
         _wrap_router(app, sync_mode)
-        return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
+        return _fastrapi.AppCore([], NO_NATIVE_ROUTES, asgi_app=OwnedChannels(app), sync_mode=sync_mode)
     layers = [layer for layer in map(_native_layer, app.user_middleware) if layer is not None]
     dispatchers: list[Any] = [m.kwargs["dispatch"] for m in app.user_middleware if _is_http_middleware(m)]
     solving = AppSolving(app, dispatchers)
@@ -80,7 +80,7 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
         _Hooks(app),
         redirect_slashes=app.router.redirect_slashes,
         middleware=layers,
-        asgi_app=app,
+        asgi_app=OwnedChannels(app),
         sync_mode=sync_mode,
         asgi_routing_errors=solve_all,
     )
@@ -165,7 +165,7 @@ def _wrap_router(app: fastapi.FastAPI, sync_mode: str) -> None:
                 explained.append((f"{' '.join(methods)} {path}", str(why)))
         solvers.append(solver)
         streams.append(solver is not None and _is_form(context))
-    table = _fastrapi.AppCore(plans, NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
+    table = _fastrapi.AppCore(plans, NO_NATIVE_ROUTES, asgi_app=OwnedChannels(app), sync_mode=sync_mode)
     _explained[id(app)] = explained
     _api_counts[id(app)] = (native, operations)
     router = app.router
