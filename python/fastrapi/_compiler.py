@@ -29,7 +29,11 @@ from fastapi.dependencies.utils import (
     request_body_to_args,
 )
 from fastapi.encoders import jsonable_encoder
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+    websocket_request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -71,7 +75,7 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     solving = AppSolving(app, dispatchers)
     # With handlers of its own (or `http` middleware) the app's code must see every request as a
     # `Request`: each route is solved, and 404s/405s are FastAPI's router's.
-    solve_all = bool(dispatchers) or any(k not in _DEFAULT_HANDLERS for k in app.exception_handlers)
+    solve_all = bool(dispatchers) or any(_DEFAULT_HANDLERS.get(k) is not v for k, v in app.exception_handlers.items())
     routes, explained, counts = _compile_routes(app, solving, solve_all)
     _explained[id(app)] = explained
     _api_counts[id(app)] = counts
@@ -126,7 +130,12 @@ def _app_not_native(app: fastapi.FastAPI) -> str | None:
     return None
 
 
-_DEFAULT_HANDLERS = {HTTPException, RequestValidationError, fastapi.exceptions.WebSocketRequestValidationError}
+# FastAPI's own handlers; an app that replaced one (or added others) has its requests solved.
+_DEFAULT_HANDLERS: dict[Any, Any] = {
+    HTTPException: http_exception_handler,
+    RequestValidationError: request_validation_exception_handler,
+    fastapi.exceptions.WebSocketRequestValidationError: websocket_request_validation_exception_handler,
+}
 
 
 def _name(key: Any) -> str:
@@ -481,15 +490,22 @@ def _param(field: ModelField) -> _Param:
     if not required:
         if info.validate_default:
             raise _NotNative("validate_default")
-        default = field.default
-        if not isinstance(default, str | int | float | bool | bytes | type(None)):
-            factory = _deep_copy_of(default)
+        if info.default_factory is not None:  # FastAPI calls it for each request without the value
+            factory = functools.partial(_fresh_default, field)
+        else:
+            default = field.default
+            if not isinstance(default, str | int | float | bool | bytes | type(None)):
+                factory = _deep_copy_of(default)
 
     def validate(value: Any) -> tuple[bool, Any]:
         result, errors = field.validate(value, {}, loc=loc)
         return (False, errors) if errors else (True, result)
 
     return _Param(field.name, alias, location, scalar, required, default, factory, validate, is_sequence)
+
+
+def _fresh_default(field: ModelField) -> Any:
+    return copy.deepcopy(field.default)  # as FastAPI: `default` calls the field's default factory
 
 
 def _deep_copy_of(value: Any) -> Callable[[], Any]:
