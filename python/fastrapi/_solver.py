@@ -315,14 +315,24 @@ def _as_async(call: Callable[..., Any]) -> Callable[..., Any]:
             async with _sync_context(contextmanager(call)(**kwargs), policy) as value:
                 yield value
 
-        return yield_dependency
+        return _named_as(yield_dependency, call)
 
     async def sync_callable(**kwargs: Any) -> Any:
         if policy.offload:
             return await policy.pooled(call, **kwargs)
         return policy.inline(call, **kwargs)
 
-    return sync_callable
+    return _named_as(sync_callable, call)
+
+
+def _named_as(wrapper: Callable[..., Any], call: Callable[..., Any]) -> Callable[..., Any]:
+    """The wrapper under the callable's name, which FastAPI's validation errors quote. (Not
+    ``functools.wraps``: FastAPI would unwrap it to the sync callable and call it as one.)"""
+    for attribute in ("__name__", "__qualname__"):
+        name = getattr(call, attribute, None)
+        if isinstance(name, str):
+            setattr(wrapper, attribute, name)
+    return wrapper
 
 
 @contextlib.asynccontextmanager
