@@ -125,7 +125,7 @@ def _app_not_native(app: fastapi.FastAPI) -> str | None:
         return "FastAPI(root_path=...)"
     if getattr(app, "max_body_size", None) is not None:
         return "FastAPI(max_body_size=...)"
-    if app.router._low_priority_routes:
+    if next(app.router._iter_low_priority_routes(), None) is not None:  # its own or an included router's
         return "frontend routes"
     return None
 
