@@ -36,7 +36,7 @@ from fastapi.exception_handlers import (
 )
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIRouter, _IncludedRouter, iter_route_contexts
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
@@ -127,7 +127,28 @@ def _app_not_native(app: fastapi.FastAPI) -> str | None:
         return "FastAPI(max_body_size=...)"
     if next(app.router._iter_low_priority_routes(), None) is not None:  # its own or an included router's
         return "frontend routes"
+    return _routing_not_native(app.routes)
+
+
+def _routing_not_native(routes: list[Any]) -> str | None:
+    """Why FastAPI's own routing must match ``routes``: a route the table cannot hold (``Host``, a
+    route class of the app's own), or an included router that changes how its routes match."""
+    for context in iter_route_contexts(routes):
+        if context.path is None:
+            return f"a {type(context.original_route).__name__} route"
+    for route in routes:
+        if isinstance(route, _IncludedRouter):
+            router = route.original_router
+            changed = [name for name in _ROUTER_MATCHING if getattr(type(router), name) is not getattr(APIRouter, name)]
+            if changed:
+                return f"router {type(router).__name__} overrides {', '.join(changed)}"
+            reason = _routing_not_native(router.routes)
+            if reason is not None:
+                return reason
     return None
+
+
+_ROUTER_MATCHING = ("matches", "handle", "app")
 
 
 # FastAPI's own handlers; an app that replaced one (or added others) has its requests solved.
