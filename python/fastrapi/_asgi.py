@@ -95,7 +95,11 @@ class OwnedChannels:
         async def send_message(message: dict[str, Any]) -> None:
             if not held:  # as a server whose client left
                 raise OSError("the request is over")
-            await held[1](message)
+            sent = held[1](message)
+            if message["type"] != "http.response.body" or message.get("more_body", False):
+                await sent
+            # Else the body is complete and nothing waits for it to drain: the server never resolves
+            # the drain wait of a last message above its high-water mark (src/server/asgi.rs).
 
         try:
             await self.app(scope, receive_message, send_message)
