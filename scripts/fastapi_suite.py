@@ -52,6 +52,10 @@ REWRITER = pathlib.Path(
 MODES = ("baseline", "rewrite", "client")
 PYTEST_CLOSING = re.compile(r"\b(passed|failed|errors?|skipped|deselected)\b.* in [\d.]+s")
 PYTEST_RAN = (0, 1)  # all passed / some failed; anything else means the run itself broke
+# These modules create and delete ./static in the working directory in module-scoped fixtures: run in parallel
+# (pytest-xdist workers share the directory), one deletes it under another, under FastAPI too. They run in a pytest
+# process of their own, without workers.
+SHARED_WORKDIR = ("tests/test_tutorial/test_custom_docs_ui/", "tests/test_tutorial/test_static_files/")
 # The suite runs in several pytest processes, so that descriptors leaked by one part's clients cannot exhaust the
 # process's limit (EMFILE) and fail the tests of another, and so that a crash loses one part only.
 DEFAULT_CHUNKS = 6
@@ -256,12 +260,20 @@ def run_mode(
     tree = working_tree(sdist, mode)
     shutil.rmtree(RESULTS / name, ignore_errors=True)
     (RESULTS / name).mkdir(parents=True)
-    selections = [selection] if selection else split_evenly(suite_files(tree, mode), tree, chunks)
+    if selection:
+        selections = [(selection, jobs)]
+    else:
+        files = suite_files(tree, mode)
+        shared_workdir = [f for f in files if f.startswith(SHARED_WORKDIR)]
+        rest = [f for f in files if not f.startswith(SHARED_WORKDIR)]
+        selections = [(part, jobs) for part in split_evenly(rest, tree, chunks)] + [(shared_workdir, 1)] * bool(
+            shared_workdir
+        )
     log(f"{name}: {len(selections)} pytest run(s) in {tree} (logs: {RESULTS / name})")
     started = time.monotonic()
     merged: dict[str, Any] = {"tests": {}, "collection_errors": {}, "deselected": 0, "broken": []}
-    for number, files in enumerate(selections, 1):
-        data = run_pytest(tree, mode, name, f"part{number}", jobs, options + files)
+    for number, (files, part_jobs) in enumerate(selections, 1):
+        data = run_pytest(tree, mode, name, f"part{number}", part_jobs, options + files)
         merged["tests"].update(data["tests"])
         merged["collection_errors"].update(data.get("collection_errors", {}))
         merged["deselected"] += data.get("deselected", 0)

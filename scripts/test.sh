@@ -15,5 +15,5 @@ echo "== pytest";       .venv/bin/python -m pytest -q -p no:cacheprovider tests
 # FastAPI's own test suite, every TestClient request served by fastrapi's runtime, against the committed list of
 # the tests that pass under FastAPI itself (scripts/fastapi_suite_exclusions.txt says what is left out and why).
 echo "== FastAPI's suite through fastrapi"
-scripts/fastapi-suite.sh client --jobs 2 --chunks 2 --require 0.96
+scripts/fastapi-suite.sh client --jobs 2 --chunks 2 --require 0.99 --require-all
 echo "== other Pythons"; scripts/test-other-pythons.sh
