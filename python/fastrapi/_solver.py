@@ -133,7 +133,7 @@ class RouteSolver:
             return await _respond_in_request_task(self._respond, handler, request)
         response, request_stack = await self._respond(handler, request)
         if request_stack is not None:
-            response.background = _ThenExit(response.background, request_stack)  # type: ignore[assignment]
+            response.background = _ThenExit(response.background, _exit_stack(request_stack))  # type: ignore[assignment]
         return response
 
     async def _respond(self, handler: Handler, request: Request) -> tuple[Response, AsyncExitStack | None]:
@@ -214,7 +214,7 @@ async def _respond_in_request_task(
             await went_out
         except BaseException as exc:
             await request_stack.__aexit__(type(exc), exc, exc.__traceback__)
-            return  # the background's exception is raised by _ExitInRequestTask
+            return  # the background's exception is raised by _ThenExit
         await request_stack.__aexit__(None, None, None)
 
     task = loop.create_task(request_task())
@@ -223,46 +223,49 @@ async def _respond_in_request_task(
     except asyncio.CancelledError:
         task.cancel()
         raise
-    response.background = _ExitInRequestTask(response.background, went_out, task)  # type: ignore[assignment]
+    response.background = _ThenExit(response.background, _exit_in_task(went_out, task))  # type: ignore[assignment]
     return response
 
 
-class _ExitInRequestTask:
-    """The response's background tasks, then the request task's exit of the request's exit stack."""
-
-    def __init__(self, background: Any, went_out: asyncio.Future[None], task: asyncio.Task[None]) -> None:
-        self.background = background
-        self.went_out = went_out
-        self.task = task
-
-    async def __call__(self) -> None:
-        try:
-            if self.background is not None:
-                await self.background()
-        except BaseException as exc:
-            self.went_out.set_exception(exc)
-            await self.task  # what the exit raised instead, if anything
-            raise
-        self.went_out.set_result(None)
-        await self.task
-
-
 class _ThenExit:
-    """The response's background tasks, then the request's exit stack (FastAPI exits it after
-    ``await response(...)``, which runs the background)."""
+    """The response's background tasks, then ``exit`` (with what they raised): the request's exit
+    stack exits (FastAPI exits it after ``await response(...)``, which runs the background)."""
 
-    def __init__(self, background: Any, stack: AsyncExitStack) -> None:
+    def __init__(self, background: Any, exit: Callable[[BaseException | None], Awaitable[Any]]) -> None:
         self.background = background
-        self.stack = stack
+        self.exit = exit
 
     async def __call__(self) -> None:
         try:
             if self.background is not None:
                 await self.background()
         except BaseException as exc:
-            await self.stack.__aexit__(type(exc), exc, exc.__traceback__)
+            await self.exit(exc)
             raise
-        await self.stack.__aexit__(None, None, None)
+        await self.exit(None)
+
+
+def _exit_stack(stack: AsyncExitStack) -> Callable[[BaseException | None], Awaitable[Any]]:
+    async def exit(exc: BaseException | None) -> None:
+        await stack.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+
+    return exit
+
+
+Exit = Callable[[BaseException | None], Awaitable[Any]]
+
+
+def _exit_in_task(went_out: asyncio.Future[None], task: asyncio.Task[None]) -> Exit:
+    """Hands the outcome to the request task, which exits the stack; raises what the exit raised."""
+
+    async def exit(exc: BaseException | None) -> None:
+        if exc is None:
+            went_out.set_result(None)
+        else:
+            went_out.set_exception(exc)
+        await task
+
+    return exit
 
 
 def _handler(context: Any, dependant: Dependant) -> Handler:
