@@ -4,6 +4,7 @@ Loaded with ``-p fastapi_suite_plugin`` (the scripts/ folder on PYTHONPATH) whil
 
 - ``--fastapi-suite-exclusions=FILE`` leaves out the tests listed there (``path-or-nodeid-glob  # reason``):
   a pattern without ``::`` is a path glob, whose files are not even collected; one with ``::`` deselects tests.
+  Patterns after a ``[client]`` line apply only with ``--fastapi-suite-client``.
 - ``--fastapi-suite-outcomes=FILE`` writes each test's outcome and the first line of its error as JSON.
 - ``--fastapi-suite-client`` makes ``starlette.testclient.TestClient`` (and so ``fastapi.testclient.TestClient``)
   fastrapi's runtime client, after checking that it can serve a plain ``fastapi.FastAPI`` app.
@@ -34,13 +35,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def read_exclusions(path: str) -> list[str]:
-    patterns = []
+CLIENT_SECTION = "[client]"
+
+
+def read_exclusion_entries(path: str) -> list[tuple[str, str, bool]]:
+    """``(pattern, reason, client_only)`` for each exclusion in the file."""
+    entries = []
+    client_only = False
     for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines():
-        pattern = line.split("#", 1)[0].strip()
-        if pattern:
-            patterns.append(pattern)
-    return patterns
+        pattern, _, reason = (part.strip() for part in line.partition("#"))
+        if pattern == CLIENT_SECTION:
+            client_only = True
+        elif pattern:
+            entries.append((pattern, reason, client_only))
+    return entries
+
+
+def read_exclusions(path: str, *, client: bool) -> list[str]:
+    """The patterns that apply to a run (with the client swap or not)."""
+    return [pattern for pattern, _, client_only in read_exclusion_entries(path) if client or not client_only]
+
+
+def is_excluded(nodeid: str, patterns: list[str]) -> bool:
+    """Whether a test id falls under any pattern (a path glob or a test-id glob)."""
+    return is_excluded_path(nodeid.split("::", 1)[0], patterns) or any(fnmatch.fnmatch(nodeid, p) for p in patterns)
 
 
 def is_excluded_path(relative: str, patterns: list[str]) -> bool:
@@ -52,8 +70,10 @@ def is_excluded_path(relative: str, patterns: list[str]) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     exclusions_file = config.getoption("fastapi_suite_exclusions")
-    config._fastapi_suite_exclusions = read_exclusions(exclusions_file) if exclusions_file else []  # type: ignore[attr-defined]
-    if config.getoption("fastapi_suite_client"):
+    client = bool(config.getoption("fastapi_suite_client"))
+    patterns = read_exclusions(exclusions_file, client=client) if exclusions_file else []
+    config._fastapi_suite_exclusions = patterns  # type: ignore[attr-defined]
+    if client:
         install_fastrapi_client()
     if config.getoption("fastapi_suite_outcomes") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(OutcomeRecorder(config.getoption("fastapi_suite_outcomes")), "fastapi-suite-out")
@@ -68,7 +88,8 @@ def pytest_ignore_collect(collection_path: pathlib.Path, config: pytest.Config) 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     patterns = config._fastapi_suite_exclusions  # type: ignore[attr-defined]
-    kept, excluded = [], []
+    kept: list[pytest.Item] = []
+    excluded: list[pytest.Item] = []
     for item in items:
         (excluded if any(fnmatch.fnmatch(item.nodeid, p) for p in patterns) else kept).append(item)
     if excluded:
@@ -79,23 +100,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- the fastrapi client swap ---------------------------------------------------------------------------------
 
 
-class FastrapiClientUnsupported(pytest.UsageError):
-    pass
-
-
 def install_fastrapi_client() -> None:
     """Point Starlette's and FastAPI's ``TestClient`` at fastrapi's, before any test module imports them."""
     try:
         from fastrapi.testclient import TestClient as FastrapiTestClient
     except Exception as exc:
-        raise FastrapiClientUnsupported(f"client mode: cannot import fastrapi.testclient.TestClient ({exc!r})") from exc
+        raise pytest.UsageError(f"client mode: cannot import fastrapi.testclient.TestClient ({exc!r})") from exc
     check_serves_plain_fastapi_app(FastrapiTestClient)
 
     import fastapi.testclient
     import starlette.testclient
 
-    starlette.testclient.TestClient = FastrapiTestClient  # type: ignore[misc]
-    fastapi.testclient.TestClient = FastrapiTestClient  # type: ignore[misc]
+    starlette.testclient.TestClient = FastrapiTestClient  # type: ignore[misc,assignment]
+    fastapi.testclient.TestClient = FastrapiTestClient  # type: ignore[misc,assignment]
 
 
 def check_serves_plain_fastapi_app(client_class: Any) -> None:
@@ -118,7 +135,7 @@ def check_serves_plain_fastapi_app(client_class: Any) -> None:
                     if response.status_code != status or (body is not None and response.json() != body):
                         raise AssertionError(f"GET {path} -> {response.status_code} {response.text[:200]}")
     except Exception as exc:
-        raise FastrapiClientUnsupported(
+        raise pytest.UsageError(
             "client mode: fastrapi.testclient.TestClient(app) cannot serve a plain fastapi.FastAPI app yet "
             f"({type(exc).__name__}: {exc}). This mode needs the ASGI path that serves unchanged FastAPI apps."
         ) from exc

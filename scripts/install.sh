@@ -14,7 +14,7 @@ command -v cargo >/dev/null || { echo "cargo (Rust) is required: https://rustup.
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "maturin>=1.7,<2" "pydantic>=2.7,<3"
 .venv/bin/python -m pip install --quiet \
-  "pytest>=8" "pytest-timeout>=2" "httpx>=0.27" "fastapi==0.165.0" "python-multipart>=0.0.9" "itsdangerous>=2" \
+  "pytest>=8" "pytest-timeout>=2" "httpx>=0.27" "httpx2>=2" "fastapi==0.165.0" "python-multipart>=0.0.9" "itsdangerous>=2" \
   "uvicorn[standard]>=0.30" "ruff>=0.6" "mypy>=1.10" "schemathesis>=4"
 # Database drivers: the database tests, examples/todo and the database benchmark (benches/db).
 .venv/bin/python -m pip install --quiet "sqlalchemy>=2" "psycopg[binary,pool]>=3.1" "asyncpg>=0.29" "greenlet>=3"

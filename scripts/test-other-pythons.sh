@@ -14,7 +14,7 @@ for minor in 12 13 14; do
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   "$venv/bin/python" -m pip install --quiet "maturin>=1.7,<2" "pydantic>=2.7,<3" "pytest>=8" "pytest-timeout>=2" \
-    "httpx>=0.27" "fastapi==0.165.0" "python-multipart>=0.0.9" "itsdangerous>=2" "uvicorn[standard]>=0.30" \
+    "httpx>=0.27" "httpx2>=2" "fastapi==0.165.0" "python-multipart>=0.0.9" "itsdangerous>=2" "uvicorn[standard]>=0.30" \
     "schemathesis>=4"
   "$venv/bin/python" -m pip install --quiet "sqlalchemy>=2" "psycopg[binary,pool]>=3.1" "asyncpg>=0.29" "greenlet>=3"
   "$venv/bin/python" -m pip install --quiet -r tests/requirements-extensions.txt "fastapi==0.165.0"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test: Rust format, lints and unit tests; the extension build;
-# Python lint and type check; the pytest suite (real servers on loopback).
+# Python lint and type check; the pytest suite (real servers on loopback); FastAPI's own suite through fastrapi.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
@@ -12,4 +12,8 @@ echo "== cargo test";   cargo test --quiet
 echo "== ruff";         .venv/bin/ruff check python tests benches examples
 echo "== mypy";         .venv/bin/mypy
 echo "== pytest";       .venv/bin/python -m pytest -q -p no:cacheprovider tests
+# FastAPI's own test suite, every TestClient request served by fastrapi's runtime, against the committed list of
+# the tests that pass under FastAPI itself (scripts/fastapi_suite_exclusions.txt says what is left out and why).
+echo "== FastAPI's suite through fastrapi"
+scripts/fastapi-suite.sh client --jobs 2 --chunks 2 --require 0.99 --require-all
 echo "== other Pythons"; scripts/test-other-pythons.sh

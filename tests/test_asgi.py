@@ -57,6 +57,7 @@ CASES: list[tuple[str, str, dict]] = [
     ("GET", "/teapot", {}),
     ("GET", "/big-text", {"headers": {"Accept-Encoding": "gzip"}}),
     ("GET", "/big-text", {"headers": {"Accept-Encoding": "identity"}}),
+    ("GET", "/large-text", {}),
     ("OPTIONS", "/", {"headers": {"Origin": "https://allowed.example", "Access-Control-Request-Method": "GET"}}),
     ("OPTIONS", "/", {"headers": {"Origin": "https://other.example", "Access-Control-Request-Method": "GET"}}),
     ("GET", "/", {"headers": {"Origin": "https://allowed.example"}}),
@@ -166,6 +167,15 @@ def test_client_disconnects_reach_the_app(servers) -> None:  # type: ignore[no-u
         assert "stream stopped" in events and "disconnect seen" in events, (server.url, events)
     # A client that leaves a streaming response is not an application error (uvicorn logs nothing).
     assert "the client disconnected" not in servers[1].log()
+
+
+def test_a_large_final_body_lets_the_app_finish(servers) -> None:  # type: ignore[no-untyped-def]
+    for server in servers:
+        assert len(_exchange(server, "GET", "/large-text", {}).content) == 100_000
+        deadline = time.monotonic() + 5
+        while "large background ran" not in (events := _exchange(server, "GET", "/events", {}).json()):
+            assert time.monotonic() < deadline, (server.url, events)
+            time.sleep(0.05)
 
 
 def test_pipelined_requests(servers) -> None:  # type: ignore[no-untyped-def]

@@ -379,11 +379,14 @@ def test_requests_are_served_by_a_worker_thread_that_stops() -> None:
     assert client.get("/thread").json() == {"name": "fastrapi-testclient-worker"}
     response = client.get("/thread")
     assert "date" in response.headers  # written by the Rust server
-    assert len(workers()) == before + 1
-    client.close()
+    assert len(workers()) == before  # without `with`: a worker for the calls in flight only
+    with client.stream("GET", "/thread") as streamed, client.stream("GET", "/thread") as second:
+        assert len(workers()) == before + 1  # shared by overlapping calls
+        assert streamed.read() == second.read()
     assert len(workers()) == before
     with TestClient(app) as client:
         assert client.get("/thread").json() == {"name": "fastrapi-testclient-worker"}
+        assert len(workers()) == before + 1
     assert len(workers()) == before
 
 

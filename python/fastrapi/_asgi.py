@@ -9,6 +9,8 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from fastrapi import _testing
+
 _ASGI = {"version": "3.0", "spec_version": "2.0"}
 # Lifespan tasks: they outlive the worker's requests until the shutdown has run.
 lifespan_tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
@@ -17,38 +19,61 @@ lifespan_tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 async def websocket_session(app: Any, scope: dict[str, Any], channel: Any) -> None:
     """Runs an ASGI app's WebSocket session over the server's channel: ``websocket.connect``
     first, then the frames the server received; the app's messages become accept, frames, close
-    or an HTTP denial (the ``websocket.http.response`` extension)."""
-    connected = False
+    or an HTTP denial (the ``websocket.http.response`` extension). What the app raises is also
+    handed to a test client (Starlette's raises it when the session ends)."""
+    # The channel belongs to this worker thread and must be dropped on it: the session's frames and
+    # exceptions may outlive it in reference cycles, which the garbage collector frees on any thread
+    # (a test client re-raises the exception on the test's). So only `held` refers to it.
+    held = [channel]
+    del channel
+    receive, send = _channel_callables(held)
+    try:
+        await app(scope, receive, send)
+    except BaseException as exc:
+        _testing.server_exception(exc)
+        raise
+    finally:
+        held.clear()
+
+
+def _channel_callables(held: list[Any]) -> tuple[Callable[[], Any], Callable[[dict[str, Any]], Any]]:
+    """The session's ``receive`` and ``send`` over the server's channel (``held[0]``)."""
+    connected = accepted = False
 
     async def receive() -> dict[str, Any]:
         nonlocal connected
         if not connected:
             connected = True
             return {"type": "websocket.connect"}
-        message = channel.receive()
+        message = held[0].receive()
         return message if isinstance(message, dict) else await message  # type: ignore[no-any-return]
 
     async def send(message: dict[str, Any]) -> None:
+        nonlocal accepted
         kind = message["type"]
         if kind == "websocket.send":
             data = message.get("bytes")
-            full = channel.send_bytes(data) if data is not None else channel.send_text(message["text"])
+            full = held[0].send_bytes(data) if data is not None else held[0].send_text(message["text"])
             if full:
-                await channel.drained()
+                await held[0].drained()
         elif kind == "websocket.accept":
-            channel.accept(message.get("subprotocol"), [(bytes(n), bytes(v)) for n, v in message.get("headers", [])])
+            accepted = True
+            held[0].accept(message.get("subprotocol"), [(bytes(n), bytes(v)) for n, v in message.get("headers", [])])
         elif kind == "websocket.close":
             # FastAPI closes a handshake that failed validation with the errors list as reason.
             reason = message.get("reason")
-            channel.close(message.get("code", 1000), reason if isinstance(reason, str) else "")
+            code, reason = message.get("code", 1000), reason if isinstance(reason, str) else ""
+            if not accepted:  # the handshake gets a 403: a test client still reports the code and reason
+                _testing.websocket_refused(code, reason)
+            held[0].close(code, reason)
         elif kind == "websocket.http.response.start":
-            channel.respond(message["status"], [(bytes(n), bytes(v)) for n, v in message.get("headers", [])])
+            held[0].respond(message["status"], [(bytes(n), bytes(v)) for n, v in message.get("headers", [])])
         elif kind == "websocket.http.response.body":
-            channel.respond_body(message.get("body", b""), message.get("more_body", False))
+            held[0].respond_body(message.get("body", b""), message.get("more_body", False))
         else:
             raise RuntimeError(f"Unexpected ASGI message '{kind}' on a WebSocket.")
 
-    await app(scope, receive, send)
+    return receive, send
 
 
 class _NoNativeRoutes:

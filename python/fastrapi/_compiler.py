@@ -22,6 +22,7 @@ import fastapi
 from fastapi import params as fastapi_params
 from fastapi._compat import ModelField
 from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import _is_coroutine_callable
 from fastapi.dependencies.utils import (
     _get_param_aliases,
     _get_param_model,
@@ -29,10 +30,14 @@ from fastapi.dependencies.utils import (
     request_body_to_args,
 )
 from fastapi.encoders import jsonable_encoder
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+    websocket_request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIRouter, _IncludedRouter, iter_route_contexts
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
@@ -72,7 +77,7 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     solving = AppSolving(app, dispatchers)
     # With handlers of its own (or `http` middleware) the app's code must see every request as a
     # `Request`: each route is solved, and 404s/405s are FastAPI's router's.
-    solve_all = bool(dispatchers) or any(k not in _DEFAULT_HANDLERS for k in app.exception_handlers)
+    solve_all = bool(dispatchers) or any(_DEFAULT_HANDLERS.get(k) is not v for k, v in app.exception_handlers.items())
     routes, explained, counts = _compile_routes(app, solving, solve_all)
     _explained[id(app)] = explained
     _api_counts[id(app)] = counts
@@ -122,12 +127,38 @@ def _app_not_native(app: fastapi.FastAPI) -> str | None:
         return "FastAPI(root_path=...)"
     if getattr(app, "max_body_size", None) is not None:
         return "FastAPI(max_body_size=...)"
-    if app.router._low_priority_routes:
+    if next(app.router._iter_low_priority_routes(), None) is not None:  # its own or an included router's
         return "frontend routes"
+    return _routing_not_native(app.routes)
+
+
+def _routing_not_native(routes: list[Any]) -> str | None:
+    """Why FastAPI's own routing must match ``routes``: a route the table cannot hold (``Host``, a
+    route class of the app's own), or an included router that changes how its routes match."""
+    for context in iter_route_contexts(routes):
+        if context.path is None:
+            return f"a {type(context.original_route).__name__} route"
+    for route in routes:
+        if isinstance(route, _IncludedRouter):
+            router = route.original_router
+            changed = [name for name in _ROUTER_MATCHING if getattr(type(router), name) is not getattr(APIRouter, name)]
+            if changed:
+                return f"router {type(router).__name__} overrides {', '.join(changed)}"
+            reason = _routing_not_native(router.routes)
+            if reason is not None:
+                return reason
     return None
 
 
-_DEFAULT_HANDLERS = {HTTPException, RequestValidationError, fastapi.exceptions.WebSocketRequestValidationError}
+_ROUTER_MATCHING = ("matches", "handle", "app")
+
+
+# FastAPI's own handlers; an app that replaced one (or added others) has its requests solved.
+_DEFAULT_HANDLERS: dict[Any, Any] = {
+    HTTPException: http_exception_handler,
+    RequestValidationError: request_validation_exception_handler,
+    fastapi.exceptions.WebSocketRequestValidationError: websocket_request_validation_exception_handler,
+}
 
 
 def _name(key: Any) -> str:
@@ -486,7 +517,8 @@ def _native_plan(rc: Any) -> _Plan:
 
 
 def _is_coroutine(call: Any) -> bool:
-    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
+    """As FastAPI decides to await an endpoint: through ``functools.wraps`` and partials too."""
+    return _is_coroutine_callable(call)
 
 
 # -- parameters -----------------------------------------------------------------------------------
@@ -534,15 +566,22 @@ def _param(field: ModelField) -> _Param:
     if not required:
         if info.validate_default:
             raise _NotNative("validate_default")
-        default = field.default
-        if not isinstance(default, str | int | float | bool | bytes | type(None)):
-            factory = _deep_copy_of(default)
+        if info.default_factory is not None:  # FastAPI calls it for each request without the value
+            factory = functools.partial(_fresh_default, field)
+        else:
+            default = field.default
+            if not isinstance(default, str | int | float | bool | bytes | type(None)):
+                factory = _deep_copy_of(default)
 
     def validate(value: Any) -> tuple[bool, Any]:
         result, errors = field.validate(value, {}, loc=loc)
         return (False, errors) if errors else (True, result)
 
     return _Param(field.name, alias, location, scalar, required, default, factory, validate, is_sequence)
+
+
+def _fresh_default(field: ModelField) -> Any:
+    return copy.deepcopy(field.default)  # as FastAPI: `default` calls the field's default factory
 
 
 def _deep_copy_of(value: Any) -> Callable[[], Any]:

@@ -97,9 +97,9 @@ class RouteSolver:
         effective = getattr(context, "_route_context", None)
         if effective is not None:
             self.scope_extras["fastapi"] = {"effective_route_context": effective}
-        # FastAPI enters an anyio CancelScope on the request's exit stack for async-generator
-        # dependencies, and only the task that entered it may exit it.
-        self.holds_task = _has_async_generator(context.dependant)
+        # FastAPI enters anyio cancel scopes for yield dependencies, and a task group for an SSE
+        # stream, on the request's exit stack: only the task that entered them may exit them.
+        self.scoped_exit = _has_yield_dependency(context.dependant) or bool(getattr(context, "is_sse_stream", False))
         endpoint_response: Handler = self.respond
         for dispatch in reversed(shared.dispatchers):
             endpoint_response = _middleware(dispatch, endpoint_response)
@@ -127,13 +127,19 @@ class RouteSolver:
     async def respond(self, request: Request) -> Response:
         """FastAPI's ``request_response`` around the handler, the response left for Rust to send:
         request-scoped ``yield`` dependencies exit once it (and its background tasks) went out."""
-        if self.holds_task or self.shared.app.dependency_overrides:
-            return await _HeldTask.respond(self._respond, request)
-        return await self._respond(request)
+        overridden = bool(self.shared.app.dependency_overrides)
+        handler = self.original if overridden else self.fast
+        if self.scoped_exit or overridden:
+            return await _respond_in_request_task(self._respond, handler, request)
+        response, request_stack = await self._respond(handler, request)
+        if request_stack is not None:
+            response.background = _ThenExit(response.background, _exit_stack(request_stack))  # type: ignore[assignment]
+        return response
 
-    async def _respond(self, request: Request) -> Response:
+    async def _respond(self, handler: Handler, request: Request) -> tuple[Response, AsyncExitStack | None]:
+        """The response, and the request's exit stack if it is still to be exited (not when an
+        exception handler answered: the stack exited before it, as in FastAPI)."""
         scope = request.scope
-        handler = self.original if self.shared.app.dependency_overrides else self.fast
         request_stack = AsyncExitStack()
         await request_stack.__aenter__()
         scope["fastapi_inner_astack"] = request_stack
@@ -149,9 +155,8 @@ class RouteSolver:
                     "exception and a dependency with yield has a block with a bare except, or a block with "
                     "except Exception, and is not raising the exception again."
                 ) from exc
-            return await self.shared.handled(request, exc)
-        response.background = _ThenExit(response.background, request_stack)  # type: ignore[assignment]
-        return response
+            return await self.shared.handled(request, exc), None
+        return response, request_stack
 
 
 def _middleware(dispatch: Callable[..., Any], call_next: Handler) -> Handler:
@@ -176,86 +181,91 @@ class _Receive:
         return {"type": "http.request", "body": b"", "more_body": False}
 
 
-class _ThenExit:
-    """The response's background tasks, then the request's exit stack (FastAPI exits it after
-    ``await response(...)``, which runs the background)."""
+def _has_yield_dependency(dependant: Dependant) -> bool:
+    return any(
+        _is_gen_callable(sub.call) or _is_async_gen_callable(sub.call) or _has_yield_dependency(sub)
+        for sub in dependant.dependencies
+    )
 
-    def __init__(self, background: Any, stack: AsyncExitStack) -> None:
+
+async def _respond_in_request_task(
+    respond: Callable[[Handler, Request], Awaitable[tuple[Response, AsyncExitStack | None]]],
+    handler: Handler,
+    request: Request,
+) -> Response:
+    """``respond`` in a task of its own, which also exits the request's exit stack once the response
+    and its background went out. The server sends the response and runs the background from other
+    tasks, but the anyio cancel scopes FastAPI enters for ``yield`` dependencies must be exited in
+    the task that entered them (as ``request_response`` does, in one task)."""
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future[Response] = loop.create_future()
+    went_out: asyncio.Future[None] = loop.create_future()
+
+    async def request_task() -> None:
+        try:
+            response, request_stack = await respond(handler, request)
+        except BaseException as exc:
+            answered.set_exception(exc)
+            return
+        answered.set_result(response)
+        if request_stack is None:
+            return
+        try:
+            await went_out
+        except BaseException as exc:
+            await request_stack.__aexit__(type(exc), exc, exc.__traceback__)
+            return  # the background's exception is raised by _ThenExit
+        await request_stack.__aexit__(None, None, None)
+
+    task = loop.create_task(request_task())
+    try:
+        response = await answered
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    response.background = _ThenExit(response.background, _exit_in_task(went_out, task))  # type: ignore[assignment]
+    return response
+
+
+class _ThenExit:
+    """The response's background tasks, then ``exit`` (with what they raised): the request's exit
+    stack exits (FastAPI exits it after ``await response(...)``, which runs the background)."""
+
+    def __init__(self, background: Any, exit: Callable[[BaseException | None], Awaitable[Any]]) -> None:
         self.background = background
-        self.stack = stack
+        self.exit = exit
 
     async def __call__(self) -> None:
         try:
             if self.background is not None:
                 await self.background()
         except BaseException as exc:
-            await self.stack.__aexit__(type(exc), exc, exc.__traceback__)
+            await self.exit(exc)
             raise
-        await self.stack.__aexit__(None, None, None)
+        await self.exit(None)
 
 
-class _HeldTask:
-    """Runs ``respond`` in a task that stays until the server runs the response's background
-    (in a task of its own), then runs that background and exits the request's exit stack itself:
-    the task that entered the stack's CancelScope exits it, as in FastAPI's ``request_response``."""
+def _exit_stack(stack: AsyncExitStack) -> Callable[[BaseException | None], Awaitable[Any]]:
+    async def exit(exc: BaseException | None) -> None:
+        await stack.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
-    _running: set[asyncio.Task[None]] = set()
+    return exit
 
-    def __init__(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.answered: asyncio.Future[Response] = loop.create_future()
-        self.started: asyncio.Future[None] = loop.create_future()
-        self.finished: asyncio.Future[None] = loop.create_future()
 
-    @classmethod
-    async def respond(cls, respond: Handler, request: Request) -> Response:
-        held = cls()
-        task = asyncio.ensure_future(held._run(respond, request))
-        cls._running.add(task)
-        task.add_done_callback(cls._running.discard)
-        try:
-            return await held.answered
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
+Exit = Callable[[BaseException | None], Awaitable[Any]]
 
-    async def _run(self, respond: Handler, request: Request) -> None:
-        try:
-            response = await respond(request)
-        except asyncio.CancelledError:
-            self.answered.cancel()
-            raise
-        except Exception as exc:
-            self.answered.set_exception(exc)
-            return
-        then_exit = response.background  # None when an exception handler answered
-        if then_exit is None:
-            self.answered.set_result(response)
-            return
-        response.background = self  # type: ignore[assignment]
-        self.answered.set_result(response)
-        await self.started
-        try:
-            await then_exit()
-        except asyncio.CancelledError:
-            self.finished.cancel()
-            raise
-        except Exception as exc:
-            self.finished.set_exception(exc)
+
+def _exit_in_task(went_out: asyncio.Future[None], task: asyncio.Task[None]) -> Exit:
+    """Hands the outcome to the request task, which exits the stack; raises what the exit raised."""
+
+    async def exit(exc: BaseException | None) -> None:
+        if exc is None:
+            went_out.set_result(None)
         else:
-            self.finished.set_result(None)
+            went_out.set_exception(exc)
+        await task
 
-    async def __call__(self) -> None:
-        """The response's background, as the server runs it."""
-        self.started.set_result(None)
-        await self.finished
-
-
-def _has_async_generator(dependant: Dependant) -> bool:
-    return any(
-        sub.call is not None and _is_async_gen_callable(sub.call) or _has_async_generator(sub)
-        for sub in dependant.dependencies
-    )
+    return exit
 
 
 def _handler(context: Any, dependant: Dependant) -> Handler:
@@ -308,14 +318,24 @@ def _as_async(call: Callable[..., Any]) -> Callable[..., Any]:
             async with _sync_context(contextmanager(call)(**kwargs), policy) as value:
                 yield value
 
-        return yield_dependency
+        return _named_as(yield_dependency, call)
 
     async def sync_callable(**kwargs: Any) -> Any:
         if policy.offload:
             return await policy.pooled(call, **kwargs)
         return policy.inline(call, **kwargs)
 
-    return sync_callable
+    return _named_as(sync_callable, call)
+
+
+def _named_as(wrapper: Callable[..., Any], call: Callable[..., Any]) -> Callable[..., Any]:
+    """The wrapper under the callable's name, which FastAPI's validation errors quote. (Not
+    ``functools.wraps``: FastAPI would unwrap it to the sync callable and call it as one.)"""
+    for attribute in ("__name__", "__qualname__"):
+        name = getattr(call, attribute, None)
+        if isinstance(name, str):
+            setattr(wrapper, attribute, name)
+    return wrapper
 
 
 @contextlib.asynccontextmanager

@@ -4,12 +4,20 @@ The client is an ``httpx.Client``. Its requests go, over loopback, to a private 
 the app (any ASGI app: FastAPI, Starlette, ...) on a thread of the test process, so a test
 exercises the same request path as ``fastrapi.serve()`` — while the app still sees
 ``http://testserver``, the ``client`` address and the ``root_path`` the test asked for.
-``with TestClient(app) as client:`` runs the lifespan (startup and shutdown
-handlers) on the worker's event loop; without ``with``, the worker starts at the first request
-without the lifespan, as in Starlette, and stops at ``close()`` or interpreter exit.
+
+Like Starlette's client, it keeps nothing open between calls:
+
+- ``with TestClient(app) as client:`` starts one worker, runs the lifespan (startup and shutdown
+  handlers) on its event loop, and stops it on exit;
+- without ``with``, a worker without the lifespan serves the requests and WebSocket sessions in
+  flight, and stops once the last of them ended (its response read or closed): sessions open at
+  the same time share one event loop, as they may share objects.
+
+Each request uses its own connection, closed with its response. The app runs in a copy of the
+calling thread's context variables, taken when its worker starts (Starlette takes one per call).
 
 With ``raise_server_exceptions=True`` (the default) an exception the app did not handle is
-raised in the test once its 500 response arrived; background tasks have finished by the time a
+raised in the test once its response arrived; background tasks have finished by the time a
 request returns.
 """
 
@@ -18,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import contextvars
+import inspect
 import json
 import socket
 import threading
@@ -26,30 +36,39 @@ import traceback
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from starlette.websockets import WebSocketDisconnect
+
 from fastrapi import _fastrapi, _testing
 
+# The same client library as Starlette's TestClient (httpx2 first), so that responses and errors
+# are of the classes a test expects.
 try:
-    import httpx
+    import httpx2 as httpx
 except ModuleNotFoundError:  # pragma: no cover - depends on the environment
     try:
-        import httpx2 as httpx  # type: ignore[no-redef]
+        import httpx  # type: ignore[no-redef]
     except ModuleNotFoundError:
         raise RuntimeError(
-            "The fastrapi.testclient module requires the httpx package to be installed.\n"
+            "The fastrapi.testclient module requires the httpx2 (or httpx) package to be installed.\n"
             "You can install this with:\n"
-            "    $ pip install httpx\n"
+            "    $ pip install httpx2\n"
         ) from None
+import h11  # a dependency of either
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
-__all__ = ["TestClient"]
+__all__ = ["TestClient", "WebSocketTestSession"]  # and WebSocketDenialResponse, see __getattr__
 
 _START_TIMEOUT = 20.0
 _GRACEFUL_TIMEOUT = 10.0
 # How long a request waits for the background tasks of its response before returning anyway.
 _BACKGROUND_TIMEOUT = 60.0
-_NO_TIMEOUT = {"connect": None, "read": None, "write": None, "pool": None}
+# How long closing a WebSocket waits for the app's endpoint to finish (the server then closes).
+_WEBSOCKET_CLOSE_TIMEOUT = 20.0
+_READ_SIZE = 65536
+# Response heads as large as the server may write (h11's own default is 16 KiB).
+_MAX_HEAD_BYTES = 1 << 24
 
 _running: weakref.WeakSet[_Worker] = weakref.WeakSet()
 
@@ -61,8 +80,21 @@ def _stop_all() -> None:
             worker.stop()
 
 
+def __getattr__(name: str) -> Any:
+    # Starlette's own class, so `except WebSocketDenialResponse` works with either client; imported
+    # on first use (starlette.testclient warns at import when only httpx is installed).
+    if name == "WebSocketDenialResponse":
+        from starlette.testclient import WebSocketDenialResponse
+
+        return WebSocketDenialResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class _Worker:
-    """One fastrapi worker for ``app`` on a thread of this process, on 127.0.0.1, a free port."""
+    """One fastrapi worker for ``app`` on a thread of this process, on 127.0.0.1, a free port.
+
+    The worker thread runs in a copy of the starting thread's context variables, so the app's
+    tasks see the values the test set, as with Starlette's client."""
 
     def __init__(self, app: Any, observer: _testing.WorkerObserver, *, lifespan: bool) -> None:
         self.app = app
@@ -80,6 +112,7 @@ class _Worker:
         self._reservation: socket.socket | None = None
 
     def start(self) -> None:
+        """Start the worker; returns once the lifespan startup has run (the listener may follow)."""
         from fastrapi._server import _reserve_port
 
         self._reservation, self.port = _reserve_port("127.0.0.1", 0)
@@ -89,15 +122,16 @@ class _Worker:
                 self.port,
                 handle_signals=False,  # the test process keeps its signals
                 core=None,  # no pinning
-                keep_alive_timeout=3600.0,  # the client's pooled connection stays usable between requests
                 graceful_timeout=_GRACEFUL_TIMEOUT,
+                ws_ping_interval=None,  # a test session may sit idle in a debugger
             )
+            self._stop, theirs = socket.socketpair()
         except BaseException:
             self._close_sockets()
             raise
-        self._stop, theirs = socket.socketpair()
+        context = contextvars.copy_context()
         self._thread = threading.Thread(
-            target=self._run, args=(config, theirs), name="fastrapi-testclient-worker", daemon=True
+            target=context.run, args=(self._run, config, theirs), name="fastrapi-testclient-worker", daemon=True
         )
         self._thread.start()
         self._started.wait()
@@ -105,19 +139,6 @@ class _Worker:
             self._thread.join()
             self._close_sockets()
             raise self.startup_error
-        deadline = time.monotonic() + _START_TIMEOUT
-        while True:
-            if not self._thread.is_alive():
-                self._close_sockets()
-                raise RuntimeError("the fastrapi test worker stopped before listening") from self.worker_error
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1.0).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"the fastrapi test worker did not listen within {_START_TIMEOUT}s") from None
-                time.sleep(0.005)
         _running.add(self)
 
     def _run(self, config: Any, stop: socket.socket) -> None:
@@ -167,6 +188,23 @@ class _Worker:
             loop.close()
             _testing.observers.pop(ident, None)
 
+    def connect(self) -> socket.socket:
+        """A new connection to the worker, once it listens."""
+        delay = 0.0001
+        deadline = time.monotonic() + _START_TIMEOUT
+        while True:
+            try:
+                return socket.create_connection(("127.0.0.1", self.port))
+            except ConnectionRefusedError:
+                # Not listening yet (the reserved port refuses until the worker binds it).
+                thread = self._thread
+                if thread is None or not thread.is_alive():
+                    raise RuntimeError("the fastrapi test worker is not running") from self.worker_error
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the fastrapi test worker did not listen within {_START_TIMEOUT}s") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.01)
+
     def stop(self) -> None:
         """Stop serving (in-flight requests finish), then run the shutdown handlers."""
         _running.discard(self)
@@ -185,8 +223,147 @@ class _Worker:
         self._stop = self._reservation = None
 
 
+def _wire_headers(request: httpx.Request) -> list[tuple[bytes, bytes]]:
+    """The request's headers as they go on the wire: a value's surrounding whitespace is not part
+    of it (RFC 9110, 5.5), and a server strips it; h11 refuses to send it."""
+    headers = [(name, value.strip(b" \t")) for name, value in request.headers.raw]
+    if "host" not in request.headers:
+        headers.insert(0, (b"host", request.url.netloc))
+    return headers
+
+
+class _Exchange:
+    """One HTTP request over its own connection to a worker; its response is read lazily."""
+
+    def __init__(self, worker: _Worker, request: httpx.Request) -> None:
+        self.sock = worker.connect()
+        self.http = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
+        self.head: h11.Response | None = None
+        try:
+            self._send(request)
+        except BaseException:
+            self.close()
+            raise
+
+    def _send(self, request: httpx.Request) -> None:
+        head = h11.Request(method=request.method, target=request.url.raw_path, headers=_wire_headers(request))
+        try:
+            self.sock.sendall(self.http.send(head) or b"")
+            for chunk in request.stream:  # type: ignore[union-attr]
+                if chunk:
+                    self.sock.sendall(self.http.send(h11.Data(data=chunk)) or b"")
+            self.sock.sendall(self.http.send(h11.EndOfMessage()) or b"")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered (and closed) before reading the whole body: read its answer
+
+    def _next_event(self) -> Any:
+        while True:
+            event = self.http.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                data = self.sock.recv(_READ_SIZE)
+            except ConnectionResetError:
+                data = b""
+            self.http.receive_data(data)
+
+    def response_head(self) -> h11.Response:
+        while True:
+            event = self._next_event()
+            if isinstance(event, h11.Response):
+                self.head = event
+                return event
+            if not isinstance(event, h11.InformationalResponse):
+                raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} before the response")
+
+    def body(self) -> Iterator[bytes]:
+        while True:
+            event = self._next_event()
+            if isinstance(event, h11.Data):
+                yield bytes(event.data)
+            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                return
+            elif event is h11.PAUSED:  # a 2xx answer to CONNECT: h11 leaves what follows the head to us
+                yield self._raw_body()
+                return
+            else:
+                raise httpx.RemoteProtocolError(f"unexpected {event!r} in the response body")
+
+    def _raw_body(self) -> bytes:
+        """The body after a head h11 would not frame: ``content-length`` bytes, else up to the close."""
+        assert self.head is not None
+        lengths = [int(value) for name, value in self.head.headers if name == b"content-length"]
+        body = bytes(self.http.trailing_data[0])
+        while not lengths or len(body) < lengths[0]:
+            chunk = self.sock.recv(_READ_SIZE)
+            if not chunk:
+                break
+            body += chunk
+        return body[: lengths[0]] if lengths else body
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class _ResponseStream(httpx.SyncByteStream):
+    """A response body read from the wire as the test reads it; the end of it (or ``close``)
+    closes the connection, waits for background tasks, stops a worker of this request alone, and
+    re-raises what the app raised."""
+
+    def __init__(self, transport: _TestClientTransport, exchange: _Exchange, worker: _Worker) -> None:
+        self._transport = transport
+        self._exchange = exchange
+        self._worker = worker
+        self._finished = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._exchange.body()
+        except h11.RemoteProtocolError as exc:
+            # The connection ended early: a body that raised. Starlette's client re-raises the app's
+            # exception; without one to raise (raise_server_exceptions=False) the body ends here.
+            self._finish(complete=False)
+            if not self._transport.raise_server_exceptions:
+                return
+            raise httpx.RemoteProtocolError(str(exc)) from None
+        self._finish(complete=True)
+
+    def close(self) -> None:
+        self._finish(complete=False)
+
+    def _finish(self, *, complete: bool) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._exchange.close()
+        observer = self._worker.observer
+        if complete:
+            observer.wait_background(_BACKGROUND_TIMEOUT)
+        self._transport.release(self._worker)  # a stopping worker finishes in-flight work: its errors are in
+        exc = observer.take_exception()
+        if exc is not None and self._transport.raise_server_exceptions:
+            raise exc
+
+
+class _WrapASGI2:
+    """An ASGI3 interface onto an ASGI2 app (``app(scope)`` returns ``instance(receive, send)``)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope)(receive, send)
+
+
+def _is_asgi3(app: Any) -> bool:
+    if inspect.isclass(app):
+        return hasattr(app, "__await__")
+    call = getattr(app, "__call__", None)  # noqa: B004 - an instance with an async __call__ is ASGI3 too
+    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(call)
+
+
 class _TestClientTransport(httpx.BaseTransport):
-    """Sends each request to the worker over loopback, keeping the URL and ``Host`` the app sees."""
+    """Sends each request to a worker over loopback, keeping the URL and ``Host`` the app sees."""
 
     def __init__(
         self,
@@ -198,71 +375,87 @@ class _TestClientTransport(httpx.BaseTransport):
     ) -> None:
         self.app = app
         self.raise_server_exceptions = raise_server_exceptions
-        address = (str(client[0]), int(client[1])) if client else None
-        self.observer = _testing.WorkerObserver(client=address, root_path=root_path)
-        self._lock = threading.RLock()
-        self._worker: _Worker | None = None
-        self._pool: httpx.HTTPTransport | None = None
+        self.root_path = root_path
+        self.client = (str(client[0]), int(client[1])) if client else None
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = None  # the one started by `with`
+        self._on_demand: _Worker | None = None  # without `with`: serves the calls in flight
+        self._on_demand_users = 0
 
-    def start(self, *, lifespan: bool) -> None:
+    def start(self) -> _Worker:
+        """Start the worker that serves every request until ``stop``, with the app's lifespan."""
         with self._lock:
-            self.stop()
-            worker = _Worker(self.app, self.observer, lifespan=lifespan)
-            worker.start()
-            self._worker = worker
-            self._pool = httpx.HTTPTransport(verify=False)
+            self._stop_locked()
+            self._worker = self._new_worker(lifespan=True)
+            return self._worker
 
     def stop(self) -> None:
         """Stop the worker; raises what the app's shutdown handlers raised."""
         with self._lock:
-            worker, pool = self._worker, self._pool
-            self._worker = self._pool = None
-            if pool is not None:
-                pool.close()  # no idle keep-alive connection for the worker to wait for
-            if worker is not None:
-                worker.stop()
-                if worker.shutdown_error is not None:
-                    raise worker.shutdown_error
+            self._stop_locked()
 
-    def _ensure_started(self) -> tuple[_Worker, httpx.HTTPTransport]:
+    def _new_worker(self, *, lifespan: bool) -> _Worker:
+        worker = _Worker(self.app, _testing.WorkerObserver(client=self.client, root_path=self.root_path),
+                         lifespan=lifespan)
+        worker.start()
+        return worker
+
+    def _stop_locked(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
+            if worker.shutdown_error is not None:
+                raise worker.shutdown_error
+
+    def acquire(self) -> _Worker:
+        """The worker for one request or WebSocket session: the one ``start`` started, else the
+        on-demand one (started now if no call is in flight). Hand it back with ``release``."""
         with self._lock:
-            if self._worker is None:
-                self.start(lifespan=False)
-            assert self._worker is not None and self._pool is not None
-            return self._worker, self._pool
+            if self._worker is not None:
+                return self._worker
+            if self._on_demand is None:
+                self._on_demand = self._new_worker(lifespan=False)
+            self._on_demand_users += 1
+            return self._on_demand
+
+    def release(self, worker: _Worker) -> None:
+        """The call that acquired ``worker`` ended: the on-demand worker stops with its last call."""
+        with self._lock:
+            if worker is not self._on_demand:
+                return
+            self._on_demand_users -= 1
+            if self._on_demand_users > 0:
+                return
+            self._on_demand = None
+        worker.stop()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme not in ("http", "https"):
-            raise NotImplementedError(f"{request.url.scheme}:// is not supported by fastrapi's TestClient yet")
-        worker, pool = self._ensure_started()
-        url = request.url.copy_with(scheme="http", host="127.0.0.1", port=worker.port)
-        headers = request.headers.copy()
-        if "host" not in headers:
-            headers["host"] = request.url.netloc.decode("ascii")
-        extensions = dict(request.extensions)
-        extensions["timeout"] = _NO_TIMEOUT
-        wire_request = httpx.Request(request.method, url, headers=headers, stream=request.stream, extensions=extensions)
-        response = pool.handle_request(wire_request)
+            raise NotImplementedError(f"{request.url.scheme}:// is not supported by fastrapi's TestClient")
+        worker = self.acquire()
         try:
-            content = b"".join(response.iter_raw())
-        except httpx.TransportError:
-            # A streaming body that raised ends the connection early: re-raise the app's
-            # exception, as Starlette's client does, rather than the protocol error.
-            exc = self.observer.take_exception()
-            if exc is not None and self.raise_server_exceptions:
-                raise exc from None
+            exchange = _Exchange(worker, request)
+        except BaseException:
+            self.release(worker)
             raise
-        finally:
-            response.close()
-        self.observer.wait_background(_BACKGROUND_TIMEOUT)
-        exc = self.observer.take_exception()
-        if exc is not None and self.raise_server_exceptions:
-            raise exc
+        try:
+            head = exchange.response_head()
+        except h11.RemoteProtocolError as exc:
+            exchange.close()
+            self.release(worker)
+            app_error = worker.observer.take_exception()
+            if app_error is not None and self.raise_server_exceptions:
+                raise app_error from None
+            raise httpx.RemoteProtocolError(str(exc)) from None
+        except BaseException:
+            exchange.close()
+            self.release(worker)
+            raise
         return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=httpx.ByteStream(content),
-            extensions={k: v for k, v in response.extensions.items() if k in ("http_version", "reason_phrase")},
+            status_code=head.status_code,
+            headers=[(bytes(name), bytes(value)) for name, value in head.headers.raw_items()],
+            stream=_ResponseStream(self, exchange, worker),
+            extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": bytes(head.reason)},
             request=request,
         )
 
@@ -271,7 +464,7 @@ class _TestClientTransport(httpx.BaseTransport):
 
 
 class TestClient(httpx.Client):
-    """Starlette's ``TestClient`` API, over a private fastrapi worker."""
+    """Starlette's ``TestClient`` API, over private fastrapi workers."""
 
     __test__ = False
 
@@ -292,10 +485,10 @@ class TestClient(httpx.Client):
             raise ValueError("fastrapi runs apps on asyncio only")
         if not callable(app):
             raise TypeError(f"TestClient needs an ASGI application, not {type(app).__name__}")
-        self.app = app
+        self.app = app if _is_asgi3(app) else _WrapASGI2(app)
         self.app_state: dict[str, Any] = {}
         self._test_transport = _TestClientTransport(
-            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path, client=client
+            self.app, raise_server_exceptions=raise_server_exceptions, root_path=root_path, client=client
         )
         all_headers = dict(headers or {})
         all_headers.setdefault("user-agent", "testclient")
@@ -311,18 +504,20 @@ class TestClient(httpx.Client):
         self, url: str, subprotocols: Sequence[str] | None = None, **kwargs: Any
     ) -> WebSocketTestSession:
         """Open a WebSocket to the app (needs the ``websockets`` package): use it as
-        ``with client.websocket_connect("/ws") as websocket:``."""
+        ``with client.websocket_connect("/ws") as websocket:``. As in Starlette, a relative URL is
+        resolved against ``ws://testserver``, not the client's ``base_url``."""
+        from urllib.parse import urljoin
+
         request = self.build_request(
-            "GET", url, headers=kwargs.get("headers"), params=kwargs.get("params"), cookies=kwargs.get("cookies")
+            "GET", urljoin("ws://testserver", url), headers=kwargs.get("headers"), params=kwargs.get("params"),
+            cookies=kwargs.get("cookies"),
         )
         return WebSocketTestSession(self._test_transport, request, subprotocols)
 
     def __enter__(self) -> TestClient:
         """Start the app's worker with its lifespan (startup handlers have run on return)."""
-        self._test_transport.start(lifespan=True)
-        worker = self._test_transport._worker
-        if worker is not None:
-            self.app_state = worker.app_state
+        worker = self._test_transport.start()
+        self.app_state = worker.app_state
         return self
 
     def __exit__(self, *args: Any) -> None:
@@ -334,10 +529,15 @@ _WS_OWN_HEADERS = {
     "host", "connection", "upgrade", "content-length", "sec-websocket-key", "sec-websocket-version",
     "sec-websocket-extensions", "sec-websocket-protocol",
 }
+_WS_RESPONSE_OWN_HEADERS = {"upgrade", "connection", "sec-websocket-accept", "sec-websocket-protocol", "date", "server"}
 
 
 class WebSocketTestSession:
-    """Starlette's ``WebSocketTestSession`` API over a real WebSocket to the client's worker."""
+    """Starlette's ``WebSocketTestSession`` API over a real WebSocket to a worker.
+
+    As in Starlette, an app that closes before accepting raises ``WebSocketDisconnect`` on entry, a
+    denial response raises ``WebSocketDenialResponse``, and what the app raised (its own
+    ``WebSocketDisconnect`` too) is raised on exit, once the endpoint has finished."""
 
     def __init__(self, transport: _TestClientTransport, request: httpx.Request, subprotocols: Any) -> None:
         self._transport = transport
@@ -345,65 +545,96 @@ class WebSocketTestSession:
         self._subprotocols = list(subprotocols) if subprotocols else None
         self._connection: Any = None
         self._opener: Any = None
+        self._worker: _Worker | None = None
+        self._released = False
         self.accepted_subprotocol: str | None = None
-        self.extra_headers: list[tuple[bytes, bytes]] = []
+        self.extra_headers: list[tuple[bytes, bytes]] | None = None
 
     def __enter__(self) -> WebSocketTestSession:
         try:
-            from websockets.exceptions import InvalidStatus
             from websockets.sync.client import connect
         except ModuleNotFoundError:
             raise RuntimeError(
                 "TestClient.websocket_connect needs the websockets package: pip install websockets"
             ) from None
-        from starlette.websockets import WebSocketDisconnect
-
-        worker, _ = self._transport._ensure_started()
+        self._worker = worker = self._transport.acquire()
         uri = str(self._request.url.copy_with(scheme="ws"))  # loopback, plain: also for an https base_url
         headers = [(k, v) for k, v in self._request.headers.multi_items() if k.lower() not in _WS_OWN_HEADERS]
-        sock = socket.create_connection(("127.0.0.1", worker.port))
+        try:
+            sock = worker.connect()
+        except BaseException:
+            self._release_worker()
+            raise
         try:
             opener = connect(
-                uri, sock=sock, additional_headers=headers,
-                subprotocols=self._subprotocols, user_agent_header=None, open_timeout=None, max_size=None,
-                compression=None,
+                uri, sock=sock, additional_headers=headers, subprotocols=self._subprotocols,
+                user_agent_header=None, open_timeout=None, ping_interval=None,
+                close_timeout=_WEBSOCKET_CLOSE_TIMEOUT, max_size=None, compression=None,
             )
-            # Entered as a context manager (websockets 17 warns about a bare connection); the
-            # connection is closed by `close()`/`__exit__` of this session.
-            self._opener = opener
+            # Entered as a context manager (websockets 17 warns about a bare connection).
             self._connection = opener.__enter__()
-        except InvalidStatus:
+            self._opener = opener
+        except BaseException as exc:
             sock.close()
-            # Closed before accepting: the server answered 403 (Starlette reports the close code).
-            raise WebSocketDisconnect(code=1000) from None
-        except BaseException:
-            sock.close()
+            self._release_worker()
+            self._refused(exc)
             raise
         self.accepted_subprotocol = self._connection.subprotocol
-        response = self._connection.response
-        own = {"upgrade", "connection", "sec-websocket-accept", "sec-websocket-protocol", "date", "server"}
         self.extra_headers = [
-            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.raw_items()
-            if k.lower() not in own
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self._connection.response.headers.raw_items()
+            if k.lower() not in _WS_RESPONSE_OWN_HEADERS
         ]
         return self
+
+    def _refused(self, exc: BaseException) -> None:
+        """Raises what Starlette's client raises when the app did not accept; returns for other errors."""
+        from websockets.exceptions import InvalidStatus
+
+        if not isinstance(exc, InvalidStatus):
+            return
+        assert self._worker is not None
+        observer = self._worker.observer
+        app_error = observer.take_exception()
+        if app_error is not None:  # as Starlette's client, whatever raise_server_exceptions says
+            raise app_error from None
+        closed = observer.take_websocket_refusal()
+        response = exc.response
+        if closed is not None or (response.status_code == 403 and not response.body):
+            code, reason = closed or (1000, "")
+            raise WebSocketDisconnect(code=code, reason=reason) from None
+        from starlette.testclient import WebSocketDenialResponse
+
+        raise WebSocketDenialResponse(
+            status_code=response.status_code,
+            headers=list(response.headers.raw_items()),
+            content=bytes(response.body or b""),  # websockets gives a bytearray, which httpx would stream
+        ) from None
+
+    def _release_worker(self) -> None:
+        if not self._released and self._worker is not None:
+            self._released = True
+            self._transport.release(self._worker)
 
     def __exit__(self, *args: Any) -> None:
         try:
             self.close(1000)
         finally:
-            if self._opener is not None:
-                self._opener.__exit__(None, None, None)
-        from starlette.websockets import WebSocketDisconnect
-
-        exc = self._transport.observer.take_exception()
-        if exc is not None and self._transport.raise_server_exceptions and not isinstance(exc, WebSocketDisconnect):
+            opener, self._opener = self._opener, None
+            if opener is not None:
+                opener.__exit__(None, None, None)
+            self._release_worker()
+        assert self._worker is not None
+        exc = self._worker.observer.take_exception()
+        if exc is not None:  # as Starlette's client, whatever raise_server_exceptions says
             raise exc
 
     # -- sending ----------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
-        if message["type"] == "websocket.disconnect":
+        kind = message["type"]
+        if kind == "websocket.disconnect":
             self.close(message.get("code", 1000), message.get("reason"))
+        elif kind != "websocket.receive":
+            raise ValueError(f"cannot send a {kind!r} message to the app")
         elif message.get("text") is not None:
             self._connection.send(message["text"])
         else:
@@ -420,6 +651,14 @@ class WebSocketTestSession:
         self._connection.send(text if mode == "text" else text.encode("utf-8"))
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close with ``code`` and wait until the server closed the connection, which it does once
+        the endpoint has finished. 1006 (abnormal closure, never sent in a close frame) ends the
+        connection without one, as a client that went away."""
+        if code == 1006:
+            with contextlib.suppress(OSError):
+                self._connection.socket.shutdown(socket.SHUT_WR)
+            self._connection.recv_events_thread.join(_WEBSOCKET_CLOSE_TIMEOUT)
+            return
         self._connection.close(code, reason or "")
 
     # -- receiving --------------------------------------------------------------------------
@@ -437,8 +676,6 @@ class WebSocketTestSession:
         return {"type": "websocket.send", "bytes": bytes(data)}
 
     def _receive_data(self) -> dict[str, Any]:
-        from starlette.websockets import WebSocketDisconnect
-
         message = self.receive()
         if message["type"] == "websocket.close":
             raise WebSocketDisconnect(message["code"], message.get("reason"))

@@ -162,6 +162,7 @@ impl Exchange {
     /// The response is on the wire: a `receive()` waiting for a disconnect gets one now, as in
     /// uvicorn (the request is over for the app).
     pub fn response_written(&self) {
+        self.release_senders();
         self.release_receiver();
     }
 
@@ -243,7 +244,8 @@ impl Exchange {
                         return Err(PyOSError::new_err("the client disconnected"));
                     }
                     self.body(py, message)?;
-                    if self.outgoing.borrow().len() > SEND_HIGH_WATER {
+                    // The last body message never waits: the response is complete once it is written.
+                    if self.phase.get() != Phase::Complete && self.outgoing.borrow().len() > SEND_HIGH_WATER {
                         let loop_ = self.bridge.event_loop.bind(py);
                         let future = loop_.call_method0(pyo3::intern!(py, "create_future"))?;
                         self.senders.borrow_mut().push(future.clone().unbind());

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -128,6 +129,11 @@ async def big_text(request: Request) -> Response:
     return PlainTextResponse("compress me " * 500)
 
 
+async def large_text(request: Request) -> Response:
+    # Above the server's 64 KiB send high-water mark in one final message; its background must run.
+    return PlainTextResponse("x" * 100_000, background=BackgroundTask(EVENTS.append, "large background ran"))
+
+
 async def no_length(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 201, "headers": [(b"x-kind", b"raw")]})
     await send({"type": "http.response.body", "body": b"no content-length given"})
@@ -189,6 +195,7 @@ app = Starlette(
         Route("/teapot", teapot),
         Route("/counter", counter),
         Route("/big-text", big_text),
+        Route("/large-text", large_text),
         Route("/no-length", RawEndpoint(no_length)),
         Mount("/bare", app=bare),
         WebSocketRoute("/ws", ws_echo),
