@@ -94,7 +94,8 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
 
 # What the last compile of an app (by id) served over ASGI, and why; its path operations (native, all).
 _explained: dict[int, list[tuple[str, str]]] = {}
-_api_counts: dict[int, tuple[int, int]] = {}
+# Per app: path operations served natively, those of them on the Rust fast path, all of them.
+_api_counts: dict[int, tuple[int, int, int]] = {}
 
 
 def explain(app: Any) -> list[tuple[str, str]]:
@@ -112,9 +113,12 @@ def describe(app: Any) -> str:
     not_native = explain(app)
     if not_native and not_native[0][0] == "*":
         return f"every request runs FastAPI's own stack over ASGI: {not_native[0][1]} (fastrapi run --explain)"
-    native, total = _api_counts.get(id(app), (0, 0))
+    native, fast, total = _api_counts.get(id(app), (0, 0, 0))
     more = " (fastrapi run --explain lists the others)" if native < total else ""
-    return f"{native} of {total} path operations native{more}"
+    return (
+        f"{native} of {total} path operations native{more}: {fast} on the Rust fast path, "
+        f"{native - fast} through FastAPI's own handler"
+    )
 
 
 def _app_not_native(app: fastapi.FastAPI) -> str | None:
@@ -258,7 +262,7 @@ def _wrap_router(app: fastapi.FastAPI, sync_mode: str) -> None:
         streams.append(solver is not None and _is_form(context))
     table = _fastrapi.AppCore(plans, NO_NATIVE_ROUTES, asgi_app=app, sync_mode=sync_mode)
     _explained[id(app)] = explained
-    _api_counts[id(app)] = (native, operations)
+    _api_counts[id(app)] = (native, 0, operations)
     _solving_router(app).answer(table, solvers, streams)
 
 
@@ -390,12 +394,12 @@ class _Plan:
 
 def _compile_routes(
     app: fastapi.FastAPI, solving: AppSolving, solve_all: bool
-) -> tuple[list[_Plan], list[tuple[str, str]], tuple[int, int]]:
+) -> tuple[list[_Plan], list[tuple[str, str]], tuple[int, int, int]]:
     """The table's entries in Starlette's order, the ones served over ASGI (and why), and how
-    many path operations are native out of how many."""
+    many path operations are native (and on the fast path) out of how many."""
     plans: list[_Plan] = []
     explained: list[tuple[str, str]] = []
-    native = operations = 0
+    native = fast = operations = 0
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if context.path is None:
@@ -404,6 +408,7 @@ def _compile_routes(
             plan, reason = _api_route_plan(solving, context, solve_all)
             operations += 1
             native += not plan.delegate
+            fast += not plan.delegate and plan.solver is None
         elif isinstance(route, Mount):
             plan, reason = _mount_plan(context)
         elif isinstance(route, Route):
@@ -414,7 +419,7 @@ def _compile_routes(
         plans.append(plan)
         if reason is not None:
             explained.append((f"{' '.join(plan.methods)} {plan.path}", reason))
-    return plans, explained, (native, operations)
+    return plans, explained, (native, fast, operations)
 
 
 def _mount_plan(context: Any) -> tuple[_Plan, str | None]:
