@@ -128,6 +128,11 @@ def test_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forget_modul
     assert where == "pkg_cli_demo.factory:create_app" and type(made).__name__ == "Starlette"
     with pytest.raises(CLIError, match="not an ASGI application"):
         discover_app("pkg_cli_demo.none:x")
+    with pytest.raises(CLIError, match='could not import module "pkg_cli_demo.missing"'):
+        discover_app("pkg_cli_demo.missing:app")
+    (pkg / "broken.py").write_text("import a_module_nobody_installed\n")
+    with pytest.raises(ModuleNotFoundError, match="a_module_nobody_installed"):  # the app's own import: as is
+        discover_app("pkg_cli_demo.broken:app")
     with pytest.raises(CLIError, match="none of main.py"):
         discover_app(None)
     (tmp_path / "main.py").write_text("from fastrapi import FastAPI\napi = FastAPI()\n")

@@ -91,7 +91,12 @@ def discover_app(target: str | None, app_name: str | None = None, factory: bool 
     attr = app_name or attr
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name is None or not module_name.startswith(e.name):
+            raise  # a module the app itself imports is missing: its traceback says where
+        raise CLIError(f'could not import module "{module_name}" (no module named {e.name!r})') from None
     if attr is None:
         attr = _find_app(module, module_name, factory)
     try:
