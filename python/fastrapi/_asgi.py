@@ -109,11 +109,13 @@ def lifespan_of(app: Any) -> Callable[[Any], Any]:
             try:
                 await app({"type": "lifespan", "asgi": dict(_ASGI), "state": state}, to_app.get, from_app.put)
             finally:
-                await from_app.put(None)
+                # No coroutine here: a task the worker abandons at its stop is closed in this
+                # `finally`, where an awaited put would be "never awaited" (a warning in a finaliser).
+                from_app.put_nowait(None)
 
         task = loop.create_task(run())
         lifespan_tasks.add(task)
-        await to_app.put({"type": "lifespan.startup"})
+        to_app.put_nowait({"type": "lifespan.startup"})
         message = await from_app.get()
         if message is None:  # the app does not support lifespan
             with contextlib.suppress(Exception):
@@ -123,7 +125,7 @@ def lifespan_of(app: Any) -> Callable[[Any], Any]:
         if message["type"] == "lifespan.startup.failed":
             raise RuntimeError(message.get("message") or "ASGI lifespan startup failed")
         yield state
-        await to_app.put({"type": "lifespan.shutdown"})
+        to_app.put_nowait({"type": "lifespan.shutdown"})
         message = await from_app.get()
         if message is not None and message["type"] == "lifespan.shutdown.failed":
             raise RuntimeError(message.get("message") or "ASGI lifespan shutdown failed")
