@@ -513,17 +513,13 @@ def _native_plan(rc: Any) -> _Plan:
         path=rc.path,
         methods=[],
         endpoint=call,
-        is_async=_is_coroutine(call),
+        is_async=_is_coroutine_callable(call),  # as FastAPI decides to await it (wraps, partials)
         params=params,
         body=body,
         status_code=status_code,
         serialize=_serializer(rc, use_dump_json=default_class),
     )
 
-
-def _is_coroutine(call: Any) -> bool:
-    """As FastAPI decides to await an endpoint: through ``functools.wraps`` and partials too."""
-    return _is_coroutine_callable(call)
 
 
 # -- parameters -----------------------------------------------------------------------------------

@@ -203,30 +203,30 @@ def _listen(host: str, port: int, uds: str | None, fd: int | None, shared: bool,
         with contextlib.suppress(FileNotFoundError):
             if stat.S_ISSOCK(os.stat(uds).st_mode):  # a stale socket from an earlier run, as uvicorn
                 os.unlink(uds)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.bind(uds)
-            os.chmod(uds, 0o666)
-            sock.listen(backlog)
-        except OSError:
-            sock.close()
-            raise
+        sock = _listening_socket(socket.AF_UNIX, uds, backlog)
+        os.chmod(uds, 0o666)
         return _Listening(f"unix:{uds}", 0, sock.fileno(), sock, uds)
     shown_host = f"[{host}]" if ":" in host else host
     if not shared:
         reservation, port = _reserve_port(host, port)
         return _Listening(f"http://{shown_host}:{port}", port, owned=reservation)
     # No SO_REUSEPORT: a port another server listens on is an error, not a share of its traffic.
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock = _listening_socket(socket.AF_INET6 if ":" in host else socket.AF_INET, (host, port), backlog)
+    port = sock.getsockname()[1]
+    return _Listening(f"http://{shown_host}:{port}", port, sock.fileno(), sock)
+
+
+def _listening_socket(family: socket.AddressFamily, address: Any, backlog: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+        if family != socket.AF_UNIX:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
         sock.listen(backlog)
     except OSError:
         sock.close()
         raise
-    port = sock.getsockname()[1]
-    return _Listening(f"http://{shown_host}:{port}", port, sock.fileno(), sock)
+    return sock
 
 
 def serve(

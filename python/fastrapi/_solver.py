@@ -227,11 +227,15 @@ async def _respond_in_request_task(
     return response
 
 
+# Exits the request's exit stack, with what the response's background raised (or None).
+Exit = Callable[[BaseException | None], Awaitable[Any]]
+
+
 class _ThenExit:
     """The response's background tasks, then ``exit`` (with what they raised): the request's exit
     stack exits (FastAPI exits it after ``await response(...)``, which runs the background)."""
 
-    def __init__(self, background: Any, exit: Callable[[BaseException | None], Awaitable[Any]]) -> None:
+    def __init__(self, background: Any, exit: Exit) -> None:
         self.background = background
         self.exit = exit
 
@@ -245,14 +249,11 @@ class _ThenExit:
         await self.exit(None)
 
 
-def _exit_stack(stack: AsyncExitStack) -> Callable[[BaseException | None], Awaitable[Any]]:
+def _exit_stack(stack: AsyncExitStack) -> Exit:
     async def exit(exc: BaseException | None) -> None:
         await stack.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
     return exit
-
-
-Exit = Callable[[BaseException | None], Awaitable[Any]]
 
 
 def _exit_in_task(went_out: asyncio.Future[None], task: asyncio.Task[None]) -> Exit:

@@ -162,7 +162,6 @@ impl Exchange {
     /// The response is on the wire: a `receive()` waiting for a disconnect gets one now, as in
     /// uvicorn (the request is over for the app).
     pub fn response_written(&self) {
-        self.release_senders();
         self.release_receiver();
     }
 
