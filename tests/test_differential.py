@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import httpx
 import pytest
@@ -157,6 +158,58 @@ def test_dependencies_same_as_fastapi(deps_servers, method: str, path: str, kwar
             response = client.get(path)
         assert response.headers["x-custom"] == "yes"
         assert response.headers["set-cookie"] == "session=abc; HttpOnly; Path=/; SameSite=lax"
+
+
+@pytest.fixture(scope="module")
+def tree_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.deps_tree")
+
+
+_BEARER = {"headers": {"Authorization": "Bearer good"}}
+TREE_REQUESTS: list[tuple[str, str, dict]] = [
+    ("GET", "/auth-then-query", {}),
+    ("GET", "/auth-then-query?n=x", {}),
+    ("GET", "/auth-then-query?n=x", _BEARER),
+    ("GET", "/auth-then-query?n=3", _BEARER),
+    ("GET", "/log", {}),
+    ("GET", "/same-name?q=4", {}),
+    ("GET", "/same-name?q=", {}),
+    ("GET", "/same-name?q=x", {}),
+    ("GET", "/oauth", {}),
+    ("GET", "/oauth", {"headers": {"Authorization": "Bearer t0k", "X-Key": "k"}}),
+    ("GET", "/oauth", {"headers": {"Authorization": "Basic t0k"}}),
+    ("GET", "/bearer", {"headers": {"Authorization": "Bearer abc"}}),
+    ("GET", "/bearer", {}),
+    ("GET", "/row", {}),
+    ("GET", "/row-async", {}),
+    ("GET", "/log", {}),
+    ("GET", "/context", {"headers": {"X-User": "carol"}}),
+    ("GET", "/context", {}),
+    ("GET", "/html", {}),
+    ("GET", "/plain?n=3", {}),
+    ("GET", "/plain?n=x", {}),
+    ("GET", "/diamond?n=2", {}),
+    ("GET", "/log", {}),
+    ("GET", "/page?limit=5&offset=2&n=7", {}),
+    ("GET", "/page?limit=500", {}),
+    ("GET", "/log", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), TREE_REQUESTS, ids=[f"{m} {p}" for m, p, _ in TREE_REQUESTS])
+def test_dependency_trees_same_as_fastapi(tree_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    _compare(*tree_servers, method, path, kwargs, extra_headers=("www-authenticate",))
+
+
+def test_dependency_trees_are_native() -> None:
+    """Every route of the tree app is on the Rust fast path (dependencies called by the compiled
+    runner, not by FastAPI's handler)."""
+    os.environ.setdefault("APP_FRAMEWORK", "fastrapi")
+    from fastrapi import _compiler
+    from tests.apps import deps_tree
+
+    _compiler.compile_app(deps_tree.app)
+    assert _compiler.describe(deps_tree.app).startswith("12 of 12 path operations native: 12 on the Rust fast path")
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ from fastapi.dependencies.utils import (
     _is_json_field,
     request_body_to_args,
 )
-from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
@@ -39,7 +38,7 @@ from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute, APIRouter, _IncludedRouter, iter_route_contexts
 from fastapi.utils import is_body_allowed_for_status_code
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -54,6 +53,8 @@ from starlette.staticfiles import StaticFiles
 
 from fastrapi import _fastrapi, _testing
 from fastrapi._asgi import NO_NATIVE_ROUTES
+from fastrapi._dependencies import NotNative as _NotNative
+from fastrapi._dependencies import compile_tree, endpoint_context, jsonable
 from fastrapi._solver import AppSolving, RouteSolver
 
 # -- the app as a whole ---------------------------------------------------------------------------
@@ -75,10 +76,11 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
     layers = [layer for layer in map(_native_layer, app.user_middleware) if layer is not None]
     dispatchers: list[Any] = [m.kwargs["dispatch"] for m in app.user_middleware if _is_http_middleware(m)]
     solving = AppSolving(app, dispatchers)
-    # With handlers of its own (or `http` middleware) the app's code must see every request as a
-    # `Request`: each route is solved, and 404s/405s are FastAPI's router's.
-    solve_all = bool(dispatchers) or any(_DEFAULT_HANDLERS.get(k) is not v for k, v in app.exception_handlers.items())
-    routes, explained, counts = _compile_routes(app, solving, solve_all)
+    # With `http` middleware the app's code must see every request as a `Request`: each route is
+    # solved. With handlers of its own, routes stay native and the app's handlers answer what they
+    # raise. Either way 404s/405s are FastAPI's router's.
+    own_handlers = any(_DEFAULT_HANDLERS.get(k) is not v for k, v in app.exception_handlers.items())
+    routes, explained, counts = _compile_routes(app, solving, bool(dispatchers), own_handlers)
     _explained[id(app)] = explained
     _api_counts[id(app)] = counts
     return _fastrapi.AppCore(
@@ -88,7 +90,7 @@ def compile_app(app: Any, sync_mode: str = "auto") -> _fastrapi.AppCore:
         middleware=layers,
         asgi_app=app,
         sync_mode=sync_mode,
-        asgi_routing_errors=solve_all,
+        asgi_routing_errors=bool(dispatchers) or own_handlers,
     )
 
 
@@ -386,6 +388,11 @@ class _Plan:
     serialize: Callable[[Any], Any] | None = None
     solver: Any = None
     static_files: tuple[str, bool] | None = None
+    # What answers a request the native path does not (see `RoutePlan.fallback`).
+    fallback: Any = None
+    overrides: Any = None
+    # The endpoint takes the request's scope, body and connection (`fastrapi._dependencies`).
+    wants_scope: bool = False
     # Served by the app's own code over ASGI.
     delegate: bool = False
     # Requests with a large (or chunked) body go to the app's own code over ASGI, which streams it.
@@ -393,7 +400,7 @@ class _Plan:
 
 
 def _compile_routes(
-    app: fastapi.FastAPI, solving: AppSolving, solve_all: bool
+    app: fastapi.FastAPI, solving: AppSolving, solve_all: bool, own_handlers: bool
 ) -> tuple[list[_Plan], list[tuple[str, str]], tuple[int, int, int]]:
     """The table's entries in Starlette's order, the ones served over ASGI (and why), and how
     many path operations are native (and on the fast path) out of how many."""
@@ -405,7 +412,7 @@ def _compile_routes(
         if context.path is None:
             continue
         if isinstance(route, APIRoute):
-            plan, reason = _api_route_plan(solving, context, solve_all)
+            plan, reason = _api_route_plan(solving, context, solve_all, own_handlers)
             operations += 1
             native += not plan.delegate
             fast += not plan.delegate and plan.solver is None
@@ -435,28 +442,26 @@ def _mount_plan(context: Any) -> tuple[_Plan, str | None]:
     return _Plan(path, ["*"], delegate=True), "a mounted application"
 
 
-def _api_route_plan(solving: AppSolving, context: Any, solve_all: bool) -> tuple[_Plan, str | None]:
+def _api_route_plan(
+    solving: AppSolving, context: Any, solve_all: bool, own_handlers: bool
+) -> tuple[_Plan, str | None]:
     methods = sorted(context.methods)
     try:
         _check_solvable(context)
     except _NotNative as why:
         return _Plan(context.path, methods, delegate=True), str(why)
+    solver = RouteSolver(solving, context.original_route, context)
     try:
         if solve_all:
             raise _NotNative("solved")
-        plan = _native_plan(context)
+        plan = _native_plan(context, solver, solving if own_handlers else None)
     except _NotNative:
         # FastAPI's own handler answers, without its ASGI stack around it.
         # A large form upload is streamed to FastAPI's own stack instead of being read first.
-        plan = _Plan(context.path, methods, endpoint=context.endpoint, is_async=True,
-                     solver=RouteSolver(solving, context.original_route, context),
+        plan = _Plan(context.path, methods, endpoint=context.endpoint, is_async=True, solver=solver,
                      stream_large_bodies=_is_form(context))
     plan.path, plan.methods = context.path, methods
     return plan, None
-
-
-class _NotNative(Exception):
-    """Why a route is served by FastAPI's own code."""
 
 
 def _check_solvable(rc: Any) -> None:
@@ -473,8 +478,10 @@ def _is_form(rc: Any) -> bool:
     return rc.body_field is not None and isinstance(rc.body_field.field_info, fastapi_params.Form)
 
 
-def _native_plan(rc: Any) -> _Plan:
-    """The Rust fast path: parameters read and the endpoint called from Rust."""
+def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _Plan:
+    """The Rust fast path: parameters read and the endpoint (or the compiled dependency tree)
+    called from Rust. With ``handlers`` (the app's own exception handlers), what the route raises
+    is answered by them (and a request that does not validate by FastAPI's own handler)."""
     if rc.is_json_stream or rc.is_sse_stream or inspect.isgeneratorfunction(rc.dependant.call) or (
         inspect.isasyncgenfunction(rc.dependant.call)
     ):
@@ -482,8 +489,12 @@ def _native_plan(rc: Any) -> _Plan:
     dependant = rc.dependant
     if _is_form(rc):
         raise _NotNative("a form body")
-    if dependant.dependencies:
-        raise _NotNative("dependencies")
+    status_code = rc.status_code or 200
+    if not is_body_allowed_for_status_code(status_code) and status_code not in (204, 304):
+        raise _NotNative(f"status code {status_code}")
+    response_class = rc.response_class
+    default_class = isinstance(response_class, DefaultPlaceholder)
+    body = _body_decoder(rc, dependant.body_params) if dependant.body_params else None
     special = [
         dependant.request_param_name,
         dependant.websocket_param_name,
@@ -492,22 +503,28 @@ def _native_plan(rc: Any) -> _Plan:
         dependant.background_tasks_param_name,
         dependant.security_scopes_param_name,
     ]
-    if any(special):
-        raise _NotNative("Request/Response/BackgroundTasks parameters")
-    status_code = rc.status_code or 200
-    if not is_body_allowed_for_status_code(status_code) and status_code not in (204, 304):
-        raise _NotNative(f"status code {status_code}")
-    response_class = rc.response_class
-    default_class = isinstance(response_class, DefaultPlaceholder)
-    if not default_class and response_class is not JSONResponse:
-        raise _NotNative(f"response class {_name(response_class)}")
+    plain_class = default_class or response_class is JSONResponse
+    if dependant.dependencies or any(special) or not plain_class or handlers is not None:
+        tree = compile_tree(rc, _param, solver, handlers)
+        return _Plan(
+            path=rc.path,
+            methods=[],
+            endpoint=tree.runner,
+            is_async=tree.is_async,
+            params=tree.params,
+            body=body,
+            status_code=status_code,
+            serialize=None if tree.renders else _serializer(rc, use_dump_json=default_class),
+            fallback=solver,
+            overrides=rc.dependency_overrides_provider,
+            wants_scope=tree.wants_request,
+        )
     params = [
         *(_param(f) for f in dependant.path_params),
         *(_param(f) for f in dependant.query_params),
         *(_param(f) for f in dependant.header_params),
         *(_param(f) for f in dependant.cookie_params),
     ]
-    body = _body_decoder(rc, dependant.body_params) if dependant.body_params else None
     call = dependant.call
     return _Plan(
         path=rc.path,
@@ -519,7 +536,6 @@ def _native_plan(rc: Any) -> _Plan:
         status_code=status_code,
         serialize=_serializer(rc, use_dump_json=default_class),
     )
-
 
 
 # -- parameters -----------------------------------------------------------------------------------
@@ -693,15 +709,12 @@ def _serializer(rc: Any, *, use_dump_json: bool) -> Callable[[Any], Any] | None:
         "exclude_defaults": rc.response_model_exclude_defaults,
         "exclude_none": rc.response_model_exclude_none,
     }
-    from fastapi.routing import _extract_endpoint_context
-
     def serialize(value: Any) -> Any:
         if isinstance(value, Response):
             return value
         validated, errors = field.validate(value, {}, loc=("response",))
         if errors:
-            context = _extract_endpoint_context(rc.endpoint)
-            raise ResponseValidationError(errors=errors, body=value, endpoint_ctx=context)
+            raise ResponseValidationError(errors=errors, body=value, endpoint_ctx=endpoint_context(rc))
         if use_dump_json:
             return field.serialize_json(validated, **options)
         return field.serialize(validated, mode="json", **options)
@@ -720,14 +733,7 @@ class _Hooks:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    @staticmethod
-    def jsonable_encoder(value: Any) -> Any:
-        """What the Rust JSON writer asks for a value it does not know. A model is dumped the way
-        `jsonable_encoder` starts (the Rust writer then does what its second, recursive pass
-        would: the dump holds JSON types only); anything else goes to `jsonable_encoder`."""
-        if isinstance(value, BaseModel):
-            return value.model_dump(mode="json", by_alias=True)
-        return jsonable_encoder(value)
+    jsonable_encoder = staticmethod(jsonable)
 
     def handle_exception(self, exc: BaseException) -> Response | None:
         if isinstance(exc, HTTPException):

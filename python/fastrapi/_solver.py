@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, contextmanager
 from typing import Any
@@ -85,8 +86,6 @@ class RouteSolver:
         self.shared = shared
         self.context = context
         self.convertors = context.param_convertors
-        self.original = _handler(context, context.dependant)
-        self.fast = _handler(context, _policy_dependant(context.dependant, {}, endpoint=True))
         self.scope_extras = {
             "app": shared.app,
             "router": shared.app.router,
@@ -105,18 +104,34 @@ class RouteSolver:
             endpoint_response = _middleware(dispatch, endpoint_response)
         self.chain = endpoint_response
 
+    @functools.cached_property
+    def original(self) -> Handler:
+        """FastAPI's handler, made when first needed: a library that wraps ``get_request_handler``
+        (older sentry-sdk wraps ``dependant.call`` each time) sees one call per route, as under FastAPI."""
+        return _handler(self.context, self.context.dependant)
+
+    @functools.cached_property
+    def fast(self) -> Handler:
+        """The same, with sync code through fastrapi's inline-or-pool policy."""
+        return _handler(self.context, _policy_dependant(self.context.dependant, {}, endpoint=True))
+
     def __call__(
         self, scope: dict[str, Any], body: bytes, connection: Any, receive: Any = None
     ) -> Awaitable[Response]:
         """``receive``: the request's own, when it has one (under ASGI middleware); else the
         connection answers ``is_disconnected()``."""
+        return self._solve(self.request(scope, body, connection, receive))
+
+    def request(self, scope: dict[str, Any], body: bytes, connection: Any, receive: Any = None) -> Request:
+        """The request as this route's code sees it (the scope filled in as Starlette and
+        FastAPI fill it, the path parameters converted, the body read)."""
         scope.update(self.scope_extras)
         raw = scope["path_params"]
         convertors = self.convertors
         scope["path_params"] = {name: convertors[name].convert(value) for name, value in raw.items()}
         request = Request(scope, receive or _Receive(connection))
         request._body = body
-        return self._solve(request)
+        return request
 
     async def _solve(self, request: Request) -> Response:
         try:
@@ -130,10 +145,9 @@ class RouteSolver:
         overridden = bool(self.shared.app.dependency_overrides)
         handler = self.original if overridden else self.fast
         if self.scoped_exit or overridden:
-            return await _respond_in_request_task(self._respond, handler, request)
+            return await respond_in_request_task(lambda: self._respond(handler, request))
         response, request_stack = await self._respond(handler, request)
-        if request_stack is not None:
-            response.background = _ThenExit(response.background, _exit_stack(request_stack))  # type: ignore[assignment]
+        then_exit(response, request_stack)
         return response
 
     async def _respond(self, handler: Handler, request: Request) -> tuple[Response, AsyncExitStack | None]:
@@ -188,22 +202,21 @@ def _has_yield_dependency(dependant: Dependant) -> bool:
     )
 
 
-async def _respond_in_request_task(
-    respond: Callable[[Handler, Request], Awaitable[tuple[Response, AsyncExitStack | None]]],
-    handler: Handler,
-    request: Request,
+async def respond_in_request_task(
+    respond: Callable[[], Awaitable[tuple[Response, AsyncExitStack | None]]],
 ) -> Response:
-    """``respond`` in a task of its own, which also exits the request's exit stack once the response
-    and its background went out. The server sends the response and runs the background from other
-    tasks, but the anyio cancel scopes FastAPI enters for ``yield`` dependencies must be exited in
-    the task that entered them (as ``request_response`` does, in one task)."""
+    """``respond()`` in a task of its own, which also exits the request's exit stack once the
+    response and its background went out. The server sends the response and runs the background
+    from other tasks, but the anyio cancel scopes FastAPI enters for ``yield`` dependencies must be
+    exited in the task that entered them (as ``request_response`` does, in one task), and so must
+    a context variable a dependency set be reset in the context that set it."""
     loop = asyncio.get_running_loop()
     answered: asyncio.Future[Response] = loop.create_future()
     went_out: asyncio.Future[None] = loop.create_future()
 
     async def request_task() -> None:
         try:
-            response, request_stack = await respond(handler, request)
+            response, request_stack = await respond()
         except BaseException as exc:
             answered.set_exception(exc)
             return
@@ -225,6 +238,12 @@ async def _respond_in_request_task(
         raise
     response.background = _ThenExit(response.background, _exit_in_task(went_out, task))  # type: ignore[assignment]
     return response
+
+
+def then_exit(response: Response, request_stack: AsyncExitStack | None) -> None:
+    """The request's exit stack exits after the response's background tasks."""
+    if request_stack is not None:
+        response.background = _ThenExit(response.background, _exit_stack(request_stack))  # type: ignore[assignment]
 
 
 # Exits the request's exit stack, with what the response's background raised (or None).

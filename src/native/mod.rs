@@ -176,9 +176,17 @@ fn call_route(
     answer: ResponseFor,
 ) -> Dispatched {
     let plan = &ctx.app.routes[route];
-    let called = match &plan.solver {
-        Some(solver) => solve_in_python(py, ctx, plan, solver, path_params, request).map(|c| Ok(Called::awaiting(c))),
-        None => prepare_and_call(py, ctx, plan, path_params, request, &answer),
+    let solver = match (&plan.solver, &plan.fallback) {
+        (Some(solver), _) => Ok(Some(solver)),
+        (None, Some(fallback)) => overridden(py, plan).map(|yes| yes.then_some(fallback)),
+        (None, None) => Ok(None),
+    };
+    let called = match solver {
+        Ok(Some(solver)) => {
+            solve_in_python(py, ctx, plan, solver, path_params, request).map(|c| Ok(Called::awaiting(c)))
+        }
+        Ok(None) => prepare_and_call(py, ctx, plan, path_params, request, &answer),
+        Err(e) => Err(e),
     };
     let result = match called {
         Ok(Ok(result)) => result,
@@ -196,6 +204,14 @@ fn call_route(
     }
 }
 
+/// The app has `dependency_overrides` set (then FastAPI's own handler resolves them).
+fn overridden(py: Python<'_>, plan: &RoutePlan) -> PyResult<bool> {
+    match &plan.overrides {
+        Some(provider) => provider.bind(py).getattr(pyo3::intern!(py, "dependency_overrides"))?.is_truthy(),
+        None => Ok(false),
+    }
+}
+
 /// Hands the whole request to the route's Python solver (`fastrapi._solver`): the ASGI scope
 /// (path parameters as sent), the body read already, the connection; returns its coroutine.
 fn solve_in_python<'py>(
@@ -206,6 +222,19 @@ fn solve_in_python<'py>(
     path_params: &[(usize, Cow<'_, str>)],
     request: &Request,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let scope = request_scope(py, ctx, plan, path_params, request)?;
+    let body = PyBytes::new(py, request.body);
+    solver.bind(py).call1((scope, body, ctx.connection_state(py)?))
+}
+
+/// The request's ASGI scope, its path parameters as sent.
+fn request_scope<'py>(
+    py: Python<'py>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    path_params: &[(usize, Cow<'_, str>)],
+    request: &Request,
+) -> PyResult<Bound<'py, PyDict>> {
     let Some(base) = ctx.scope_base else {
         return Err(pyo3::exceptions::PyRuntimeError::new_err("this worker builds no scopes"));
     };
@@ -217,8 +246,7 @@ fn solve_in_python<'py>(
         }
     }
     scope.set_item(pyo3::intern!(py, "path_params"), params)?;
-    let body = PyBytes::new(py, request.body);
-    solver.bind(py).call1((scope, body, ctx.connection_state(py)?))
+    Ok(scope)
 }
 
 /// What calling an endpoint gave: its value, or an awaitable that will give it (an `async def`,
@@ -267,9 +295,22 @@ fn prepare_and_call<'py>(
         body_obj = Some(raw);
     }
     if !errors.is_empty() {
+        if let Some(fallback) = &plan.fallback {
+            return solve_in_python(py, ctx, plan, fallback, path_params, request).map(|c| Ok(Called::awaiting(c)));
+        }
         let errors = PyList::new(py, errors)?;
         let response = ctx.app.hooks.validation_error.bind(py).call1((errors, body_obj))?;
         return py_response(py, ctx, &response, answer).map(Err);
+    }
+    if plan.wants_scope {
+        let scope = request_scope(py, ctx, plan, path_params, request)?;
+        kwargs.set_item(pyo3::intern!(py, "__fastrapi_scope__"), scope)?;
+        let body = match body_obj {
+            Some(raw) => raw,
+            None => PyBytes::new(py, request.body),
+        };
+        kwargs.set_item(pyo3::intern!(py, "__fastrapi_body__"), body)?;
+        kwargs.set_item(pyo3::intern!(py, "__fastrapi_connection__"), ctx.connection_state(py)?)?;
     }
     let endpoint = plan.endpoint.bind(py);
     let args = pyo3::types::PyTuple::empty(py);

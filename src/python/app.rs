@@ -29,6 +29,14 @@ pub struct RoutePlan {
     /// `solve(scope, body, connection) -> awaitable`: the whole request is handled in Python
     /// (`fastrapi._solver`: dependencies, injected `Request`/`Response`, custom handlers).
     pub solver: Option<Py<PyAny>>,
+    /// A solver that answers what the native path does not: a request whose parameters or body
+    /// do not validate (so errors and their order are FastAPI's), or one made while `overrides`
+    /// (the app) has `dependency_overrides` set.
+    pub fallback: Option<Py<PyAny>>,
+    pub overrides: Option<Py<PyAny>>,
+    /// The endpoint is called with the request's ASGI scope, body and connection as well
+    /// (`fastrapi._dependencies`: a dependency that takes the `Request`).
+    pub wants_scope: bool,
     /// A `StaticFiles` mount: regular files are served from Rust, the rest as the route says.
     pub static_dir: Option<crate::files::static_files::StaticDir>,
     /// The app's own code serves this route over ASGI (the route is in the table so that routes
@@ -197,6 +205,9 @@ impl AppCore {
                 serialize: optional_callable(&route, "serialize")?,
                 path_param_names,
                 solver,
+                fallback: optional_callable(&route, "fallback")?,
+                overrides: route.getattr("overrides").ok().filter(|o| !o.is_none()).map(Bound::unbind),
+                wants_scope: route.getattr("wants_scope").map_or(Ok(false), |d| d.extract())?,
                 static_dir: static_dir_from_py(&route)?,
                 delegate,
                 stream_large_bodies: route.getattr("stream_large_bodies").map_or(Ok(false), |d| d.extract())?,
