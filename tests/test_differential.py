@@ -357,6 +357,14 @@ HANDLERS_REQUESTS: list[tuple[str, str, dict]] = [
     ("GET", "/default-handler", {}),
     ("GET", "/missing", {}),
     ("POST", "/teapot", {}),
+    ("GET", "/later/yolo", {}),
+    ("GET", "/later/teapot", {}),
+    ("GET", "/later/fine", {}),
+    ("GET", "/guarded", {}),
+    ("GET", "/guarded?token=ok&n=x", {}),
+    ("GET", "/guarded?token=no&n=x", {}),
+    ("GET", "/guarded?token=ok&n=2", {}),
+    ("GET", "/bad-response", {}),
 ]
 
 
@@ -364,6 +372,26 @@ HANDLERS_REQUESTS: list[tuple[str, str, dict]] = [
                          ids=[f"{m} {p}" for m, p, _ in HANDLERS_REQUESTS])
 def test_handlers_same_as_fastapi(handlers_servers, method: str, path: str, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
     _compare(*handlers_servers, method, path, kwargs)
+
+
+@pytest.fixture(scope="module")
+def server_error_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    yield from _pair(tmp_path_factory, "tests.apps.handlers", "server_error_app")
+
+
+@pytest.mark.parametrize("path", ["/boom", "/boom-later", "/fine", "/missing"])
+def test_server_error_handler_same_as_fastapi(server_error_servers, path: str) -> None:  # type: ignore[no-untyped-def]
+    _compare(*server_error_servers, "GET", path, {})
+
+
+def test_routes_stay_native_with_exception_handlers() -> None:
+    """An app with handlers of its own keeps its routes on the Rust fast path."""
+    os.environ.setdefault("APP_FRAMEWORK", "fastrapi")
+    from fastrapi import _compiler
+    from tests.apps import handlers
+
+    _compiler.compile_app(handlers.app)
+    assert _compiler.describe(handlers.app).startswith("9 of 9 path operations native: 9 on the Rust fast path")
 
 
 @pytest.fixture(scope="module", params=["specific", "wildcard", "credentials", "regex"])

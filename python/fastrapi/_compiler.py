@@ -390,6 +390,7 @@ class _Plan:
     static_files: tuple[str, bool] | None = None
     # What answers a request the native path does not (see `RoutePlan.fallback`).
     fallback: Any = None
+    on_error: Any = None
     overrides: Any = None
     # The endpoint takes the request's scope, body and connection (`fastrapi._dependencies`).
     wants_scope: bool = False
@@ -503,9 +504,13 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
         dependant.background_tasks_param_name,
         dependant.security_scopes_param_name,
     ]
+    # With handlers of its own, the app's handlers answer what the route raises, and FastAPI's
+    # own handler a request that does not validate (then the app's handler answers the 422).
+    on_error = solver.on_error if handlers is not None else None
+    fallback = solver if handlers is not None else None
     plain_class = default_class or response_class is JSONResponse
-    if dependant.dependencies or any(special) or not plain_class or handlers is not None:
-        tree = compile_tree(rc, _param, solver, handlers)
+    if dependant.dependencies or any(special) or not plain_class:
+        tree = compile_tree(rc, _param, solver)
         return _Plan(
             path=rc.path,
             methods=[],
@@ -516,6 +521,7 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
             status_code=status_code,
             serialize=None if tree.renders else _serializer(rc, use_dump_json=default_class),
             fallback=solver,
+            on_error=on_error,
             overrides=rc.dependency_overrides_provider,
             wants_scope=tree.wants_request,
         )
@@ -535,6 +541,8 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
         body=body,
         status_code=status_code,
         serialize=_serializer(rc, use_dump_json=default_class),
+        fallback=fallback,
+        on_error=on_error,
     )
 
 

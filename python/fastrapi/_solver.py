@@ -133,6 +133,10 @@ class RouteSolver:
         request._body = body
         return request
 
+    async def on_error(self, scope: dict[str, Any], body: bytes, connection: Any, exc: Exception) -> Response:
+        """The app's answer to what this route's native plan raised (re-raised when it has none)."""
+        return await self.shared.handled(self.request(scope, body, connection), exc)
+
     async def _solve(self, request: Request) -> Response:
         try:
             return await self.chain(request)

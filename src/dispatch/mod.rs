@@ -116,11 +116,18 @@ pub fn dispatch(ctx: &CallContext, request: Request) -> Dispatched {
     }
 }
 
-/// The response of a request whose task has finished.
-pub fn complete(ctx: &CallContext, pending: Pending) -> Response {
-    let response = native::complete(ctx, &pending.task, pending.then, &pending.answer);
-    match &pending.layers {
-        Some(facts) => layers::leave(&ctx.app.middleware, facts, response),
-        None => response,
+/// What a request whose task has finished gets: its response, or (the app's exception handler
+/// answering what the task raised) another task to wait for.
+pub fn complete(ctx: &CallContext, pending: Pending) -> Dispatched {
+    let Pending { task, then, answer, layers: facts } = pending;
+    match native::complete(ctx, &task, then, answer) {
+        Dispatched::Ready(response) => Dispatched::Ready(match &facts {
+            Some(facts) => layers::leave(&ctx.app.middleware, facts, response),
+            None => response,
+        }),
+        Dispatched::Pending(mut next) => {
+            next.layers = facts;
+            Dispatched::Pending(next)
+        }
     }
 }

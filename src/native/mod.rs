@@ -35,11 +35,14 @@ pub struct ResponseFor {
     pub range: Option<RangeRequest>,
     /// The route that answers (its policy runs a sync streaming body).
     pub route: Option<usize>,
+    /// The request as `(scope, body, connection)`, kept while the task of a route whose app has
+    /// exception handlers of its own runs (they are called with it if the task raises).
+    pub for_handlers: Option<Py<PyTuple>>,
 }
 
 impl ResponseFor {
     fn of(head: &Head<'_>, route: Option<usize>) -> ResponseFor {
-        ResponseFor { head_only: head.method == Method::Head, range: RangeRequest::of(head), route }
+        ResponseFor { head_only: head.method == Method::Head, range: RangeRequest::of(head), route, for_handlers: None }
     }
 }
 
@@ -47,6 +50,8 @@ impl ResponseFor {
 pub enum Then {
     /// The endpoint (or solver) of this route returned it.
     Route(usize),
+    /// The app's exception handler answered what this route raised.
+    Handled(usize),
 }
 
 /// Above this, a form upload streams to the app's own code instead of being read first.
@@ -129,13 +134,68 @@ pub fn route(ctx: &CallContext, request: Request) -> Dispatched {
     }
 }
 
-/// The response of a task that has finished.
-pub fn complete(ctx: &CallContext, task: &PendingTask, then: Then, answer: &ResponseFor) -> Response {
+/// What a task that has finished gives: the response, or the app's exception handler's task.
+pub fn complete(ctx: &CallContext, task: &PendingTask, then: Then, mut answer: ResponseFor) -> Dispatched {
     Python::attach(|py| {
         let result = task.task.bind(py).call_method0(pyo3::intern!(py, "result"));
-        let Then::Route(route) = then;
-        finish(py, ctx, &ctx.app.routes[route], result, answer)
+        match then {
+            Then::Route(route) => {
+                let kept = answer.for_handlers.take();
+                answer_result(py, ctx, route, result, || kept.map(|k| k.into_bound(py)).ok_or_else(no_request), answer)
+            }
+            Then::Handled(route) => Dispatched::Ready(finish(py, ctx, &ctx.app.routes[route], result, &answer)),
+        }
     })
+}
+
+fn no_request() -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err("the request was not kept for the app's exception handlers")
+}
+
+/// The response for the endpoint's result; what it (or its serialisation) raised goes to the
+/// app's own exception handlers when it has them (`request()` gives them the request).
+fn answer_result<'py>(
+    py: Python<'py>,
+    ctx: &CallContext,
+    route: usize,
+    result: PyResult<Bound<'py, PyAny>>,
+    request: impl FnOnce() -> PyResult<Bound<'py, PyTuple>>,
+    answer: ResponseFor,
+) -> Dispatched {
+    let plan = &ctx.app.routes[route];
+    let err = match result.and_then(|value| render(py, ctx, plan, &value, &answer)) {
+        Ok(response) => return Dispatched::Ready(response),
+        Err(e) => e,
+    };
+    let Some(on_error) = &plan.on_error else {
+        return Dispatched::Ready(exception_response(py, ctx, err, &answer));
+    };
+    let handled = request().and_then(|request| {
+        let (scope, body, connection) = (request.get_item(0)?, request.get_item(1)?, request.get_item(2)?);
+        on_error.bind(py).call1((scope, body, connection, err.value(py)))
+    });
+    let awaitable = match handled {
+        Ok(awaitable) => awaitable,
+        Err(e) => return Dispatched::Ready(exception_response(py, ctx, e, &answer)),
+    };
+    match ctx.bridge.start(py, awaitable) {
+        Ok(Started::Done(result)) => Dispatched::Ready(finish(py, ctx, plan, result, &answer)),
+        Ok(Started::Pending(task)) => Dispatched::Pending(Pending::new(task, Then::Handled(route), answer)),
+        Err(e) => Dispatched::Ready(exception_response(py, ctx, e, &answer)),
+    }
+}
+
+/// The request as the app's exception handlers get it: `(scope, body, connection)`.
+fn request_for_handlers<'py>(
+    py: Python<'py>,
+    ctx: &CallContext,
+    plan: &RoutePlan,
+    path_params: &[(usize, Cow<'_, str>)],
+    request: &Request,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let scope = request_scope(py, ctx, plan, path_params, request)?;
+    let body = PyBytes::new(py, request.body);
+    PyTuple::new(py, [scope.into_any(), body.into_any(), ctx.connection_state(py)?.into_bound(py).into_any()])
 }
 
 /// Starlette's `redirect_slashes`: the same path with the trailing slash toggled, if it routes.
@@ -188,18 +248,29 @@ fn call_route(
         Ok(None) => prepare_and_call(py, ctx, plan, path_params, request, &answer),
         Err(e) => Err(e),
     };
+    let live_request = || request_for_handlers(py, ctx, plan, path_params, request);
     let result = match called {
         Ok(Ok(result)) => result,
         // The parameters or the body did not validate: the 422 (or the handler's answer).
         Ok(Err(response)) => return Dispatched::Ready(response),
-        Err(e) => return Dispatched::Ready(exception_response(py, ctx, e, &answer)),
+        Err(e) => return answer_result(py, ctx, route, Err(e), live_request, answer),
     };
     let Some(awaitable) = result.awaitable else {
-        return Dispatched::Ready(finish(py, ctx, plan, result.value, &answer));
+        return answer_result(py, ctx, route, result.value, live_request, answer);
     };
     match ctx.bridge.start(py, awaitable) {
-        Ok(Started::Done(result)) => Dispatched::Ready(finish(py, ctx, plan, result, &answer)),
-        Ok(Started::Pending(task)) => Dispatched::Pending(Pending::new(task, Then::Route(route), answer)),
+        Ok(Started::Done(result)) => answer_result(py, ctx, route, result, live_request, answer),
+        Ok(Started::Pending(task)) => {
+            let mut answer = answer;
+            if plan.on_error.is_some() {
+                // Kept now: the request's buffers are gone when the task finishes.
+                match live_request() {
+                    Ok(kept) => answer.for_handlers = Some(kept.unbind()),
+                    Err(e) => crate::python::log::report_app_error(py, &e),
+                }
+            }
+            Dispatched::Pending(Pending::new(task, Then::Route(route), answer))
+        }
         Err(e) => Dispatched::Ready(exception_response(py, ctx, e, &answer)),
     }
 }

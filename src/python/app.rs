@@ -33,6 +33,9 @@ pub struct RoutePlan {
     /// do not validate (so errors and their order are FastAPI's), or one made while `overrides`
     /// (the app) has `dependency_overrides` set.
     pub fallback: Option<Py<PyAny>>,
+    /// `on_error(scope, body, connection, exc) -> awaitable`: the app's own exception handlers
+    /// answer what the route raised (with the request, which Rust builds only then).
+    pub on_error: Option<Py<PyAny>>,
     pub overrides: Option<Py<PyAny>>,
     /// The endpoint is called with the request's ASGI scope, body and connection as well
     /// (`fastrapi._dependencies`: a dependency that takes the `Request`).
@@ -206,6 +209,7 @@ impl AppCore {
                 path_param_names,
                 solver,
                 fallback: optional_callable(&route, "fallback")?,
+                on_error: optional_callable(&route, "on_error")?,
                 overrides: route.getattr("overrides").ok().filter(|o| !o.is_none()).map(Bound::unbind),
                 wants_scope: route.getattr("wants_scope").map_or(Ok(false), |d| d.extract())?,
                 static_dir: static_dir_from_py(&route)?,

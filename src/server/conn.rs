@@ -219,13 +219,18 @@ async fn connection(worker: &Worker, mut stream: TcpStream, peer: Option<SocketA
                 chunked = None;
                 let response = match dispatched {
                     Dispatched::Ready(response) => response,
-                    Dispatched::Pending(pending) => {
+                    Dispatched::Pending(mut pending) => {
                         // Earlier pipelined answers go out now rather than wait behind this one.
                         if !wbuf.is_empty() && worker.flush(&mut stream, &mut wbuf).await.is_err() {
                             return;
                         }
-                        pending.task.wait().await;
-                        dispatch::complete(&ctx, pending)
+                        loop {
+                            pending.task.wait().await;
+                            match dispatch::complete(&ctx, pending) {
+                                Dispatched::Ready(response) => break response,
+                                Dispatched::Pending(next) => pending = next,
+                            }
+                        }
                     }
                 };
                 if let (Some(entry), Some(logger)) = (logged, worker.access_log.as_ref()) {

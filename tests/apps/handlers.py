@@ -69,3 +69,68 @@ def divide(d: int = 0):
 @app.get("/default-handler")
 async def default_handler():
     raise fw.HTTPException(status_code=409, detail="conflict")
+
+
+@app.get("/later/{name}")
+async def later(name: str):
+    """Raises after the task suspended (the request is kept for the handler)."""
+    import asyncio
+
+    await asyncio.sleep(0.001)
+    if name == "yolo":
+        raise UnicornException(name=name)
+    if name == "teapot":
+        raise fw.HTTPException(status_code=418, detail="later")
+    return {"name": name}
+
+
+def guard(token: str | None = None):
+    if token != "ok":
+        raise UnicornException(name="guard")
+    return token
+
+
+@app.get("/guarded")
+def guarded(token: str = fw.Depends(guard), n: int = 0):
+    return {"token": token, "n": n}
+
+
+class Out(importlib.import_module("pydantic").BaseModel):
+    id: int
+
+
+@app.get("/bad-response", response_model=Out)
+def bad_response():
+    return {"nope": 1}
+
+
+@app.exception_handler(exceptions.ResponseValidationError)
+async def response_validation_handler(request, exc):
+    return responses.JSONResponse(status_code=502, content={"path": request.url.path, "errors": len(exc.errors())})
+
+
+# An app whose 500 handler answers what nothing else handles (Starlette's ServerErrorMiddleware).
+server_error_app = fw.FastAPI()
+
+
+@server_error_app.exception_handler(Exception)
+async def server_error(request, exc):
+    return responses.JSONResponse(status_code=500, content={"server_error": type(exc).__name__})
+
+
+@server_error_app.get("/boom")
+def boom():
+    raise RuntimeError("boom")
+
+
+@server_error_app.get("/boom-later")
+async def boom_later():
+    import asyncio
+
+    await asyncio.sleep(0.001)
+    raise KeyError("later")
+
+
+@server_error_app.get("/fine")
+def fine():
+    return {"fine": True}
