@@ -138,7 +138,9 @@ def middle(a: Annotated[int, Depends(level)], b: Annotated[int, Depends(level, u
 
 
 @app.get("/diamond")
-def diamond(m1: Annotated[int, Depends(middle)], m2: Annotated[int, Depends(middle)], x: Annotated[int, Depends(level)]):
+def diamond(
+    m1: Annotated[int, Depends(middle)], m2: Annotated[int, Depends(middle)], x: Annotated[int, Depends(level)]
+):
     return {"m1": m1, "m2": m2, "x": x}
 
 
