@@ -28,6 +28,7 @@ from fastapi.dependencies.utils import (
     _get_param_model,
     _is_json_field,
     request_body_to_args,
+    request_params_to_args,
 )
 from fastapi.exception_handlers import (
     http_exception_handler,
@@ -53,8 +54,8 @@ from starlette.staticfiles import StaticFiles
 
 from fastrapi import _fastrapi, _testing
 from fastrapi._asgi import NO_NATIVE_ROUTES
+from fastrapi._dependencies import BODY_KEY, CONNECTION_KEY, SCOPE_KEY, compile_tree, endpoint_context, jsonable
 from fastrapi._dependencies import NotNative as _NotNative
-from fastrapi._dependencies import compile_tree, endpoint_context, jsonable
 from fastrapi._solver import AppSolving, RouteSolver
 
 # -- the app as a whole ---------------------------------------------------------------------------
@@ -240,7 +241,7 @@ def _wrap_router(app: fastapi.FastAPI, sync_mode: str) -> None:
     to FastAPI's own exception middleware and router."""
     solving = AppSolving(app, [])
     plans: list[_Plan] = []
-    solvers: list[RouteSolver | None] = []
+    solvers: list[RouteSolver | _AsgiRoute | None] = []
     streams: list[bool] = []
     explained: list[tuple[str, str]] = []
     native = operations = 0
@@ -256,7 +257,8 @@ def _wrap_router(app: fastapi.FastAPI, sync_mode: str) -> None:
             operations += 1
             try:
                 _check_solvable(context)
-                solver = RouteSolver(solving, route, context)
+                route_solver = RouteSolver(solving, route, context)
+                solver = _asgi_route(context, route_solver, solving) or route_solver
                 native += 1
             except _NotNative as why:
                 explained.append((f"{' '.join(methods)} {path}", str(why)))
@@ -479,20 +481,33 @@ def _is_form(rc: Any) -> bool:
     return rc.body_field is not None and isinstance(rc.body_field.field_info, fastapi_params.Form)
 
 
-def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _Plan:
-    """The Rust fast path: parameters read and the endpoint (or the compiled dependency tree)
-    called from Rust. With ``handlers`` (the app's own exception handlers), what the route raises
-    is answered by them (and a request that does not validate by FastAPI's own handler)."""
+def _check_compilable(rc: Any) -> int:
+    """What no compiled plan serves (FastAPI's handler does); the route's status code."""
     if rc.is_json_stream or rc.is_sse_stream or inspect.isgeneratorfunction(rc.dependant.call) or (
         inspect.isasyncgenfunction(rc.dependant.call)
     ):
         raise _NotNative("a generator endpoint (streamed by FastAPI)")
-    dependant = rc.dependant
     if _is_form(rc):
         raise _NotNative("a form body")
-    status_code = rc.status_code or 200
+    status_code: int = rc.status_code or 200
     if not is_body_allowed_for_status_code(status_code) and status_code not in (204, 304):
         raise _NotNative(f"status code {status_code}")
+    return status_code
+
+
+def _request_handler_patched() -> bool:
+    """A library wrapped FastAPI's request handler (sentry-sdk does, to see each request and its
+    body): FastAPI's handler, built through it, answers the routes it would see."""
+    handler = fastapi.routing.get_request_handler
+    return handler.__module__ != "fastapi.routing" or hasattr(handler, "__wrapped__")
+
+
+def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _Plan:
+    """The Rust fast path: parameters read and the endpoint (or the compiled dependency tree)
+    called from Rust. With ``handlers`` (the app's own exception handlers), what the route raises
+    is answered by them (and a request that does not validate by FastAPI's own handler)."""
+    status_code = _check_compilable(rc)
+    dependant = rc.dependant
     response_class = rc.response_class
     default_class = isinstance(response_class, DefaultPlaceholder)
     body = _body_decoder(rc, dependant.body_params) if dependant.body_params else None
@@ -510,7 +525,9 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
     fallback = solver if handlers is not None else None
     plain_class = default_class or response_class is JSONResponse
     if dependant.dependencies or any(special) or not plain_class:
-        tree = compile_tree(rc, _param, solver)
+        if _request_handler_patched():
+            raise _NotNative("fastapi.routing.get_request_handler is wrapped (by sentry-sdk, say)")
+        tree = compile_tree(rc, _param, solver.request)
         return _Plan(
             path=rc.path,
             methods=[],
@@ -546,6 +563,64 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
     )
 
 
+def _asgi_route(rc: Any, solver: RouteSolver, solving: AppSolving) -> _AsgiRoute | None:
+    """A path operation under the app's ASGI middleware, answered by its compiled dependency
+    tree (parameters read by FastAPI's own functions), or ``None``: FastAPI's handler answers."""
+    if _request_handler_patched():
+        return None
+    try:
+        _check_compilable(rc)
+        tree = compile_tree(rc, _param, _given_request, handlers=solving)
+    except _NotNative:
+        return None
+    body = _body_decoder(rc, rc.dependant.body_params) if rc.dependant.body_params else None
+    return _AsgiRoute(solver, tree, body, rc.dependency_overrides_provider)
+
+
+def _given_request(scope: dict[str, Any], body: bytes, request: Any) -> Any:
+    """Under ASGI middleware the request is made before the tree runs, and handed to it."""
+    return request
+
+
+class _AsgiRoute:
+    """Called as a `RouteSolver` is: the response of the compiled tree, or FastAPI's handler's when
+    a parameter or the body does not validate (or `dependency_overrides` is set)."""
+
+    def __init__(self, solver: RouteSolver, tree: Any, body: Any, overrides: Any) -> None:
+        self.solver = solver
+        self.params = [(p.name, p.location, p.field) for p in tree.params]
+        self.runner = tree.runner
+        self.body = body
+        self.overrides = overrides
+
+    async def __call__(self, scope: dict[str, Any], body: bytes, connection: Any, receive: Any) -> Response:
+        solver = self.solver
+        request = solver.request(scope, body, None, receive)
+        if self.overrides is not None and self.overrides.dependency_overrides:
+            return await solver.solve(request)
+        kw: dict[str, Any] = {SCOPE_KEY: scope, BODY_KEY: body, CONNECTION_KEY: request}
+        sources: dict[str, Any] = {
+            "path": request.path_params,
+            "query": request.query_params,
+            "header": request.headers,
+            "cookie": request.cookies,
+        }
+        for keyword, location, field in self.params:
+            values, errors = request_params_to_args([field], sources[location])
+            if errors:
+                return await solver.solve(request)
+            kw[keyword] = values[field.name]
+        if self.body is not None:
+            try:
+                ok, decoded = self.body(body, request.headers.get("content-type"))
+            except Exception:
+                ok = False  # FastAPI's handler answers a body it can not read
+            if not ok:
+                return await solver.solve(request)
+            kw.update(decoded)
+        return await self.runner(**kw)  # type: ignore[no-any-return]
+
+
 # -- parameters -----------------------------------------------------------------------------------
 
 
@@ -562,6 +637,7 @@ class _Param:
     default_factory: Callable[[], Any] | None
     validate: Callable[[Any], tuple[bool, Any]]
     is_sequence: bool
+    field: ModelField
 
 
 _SCALARS = {str: "str", int: "int", float: "float", bool: "bool"}
@@ -602,7 +678,7 @@ def _param(field: ModelField) -> _Param:
         result, errors = field.validate(value, {}, loc=loc)
         return (False, errors) if errors else (True, result)
 
-    return _Param(field.name, alias, location, scalar, required, default, factory, validate, is_sequence)
+    return _Param(field.name, alias, location, scalar, required, default, factory, validate, is_sequence, field)
 
 
 def _fresh_default(field: ModelField) -> Any:

@@ -85,11 +85,15 @@ class CompiledTree:
 
 
 def compile_tree(
-    context: Any, make_param: Callable[[Any], Any], route_solver: Any, handlers: Any = None
+    context: Any,
+    make_param: Callable[[Any], Any],
+    make_request: Callable[[dict[str, Any], bytes, Any], Any],
+    handlers: Any = None,
 ) -> CompiledTree:
-    """The plan for a route with dependencies, or `NotNative` with the reason. With ``handlers``
-    (`fastrapi._solver.AppSolving`: an app with exception handlers of its own), what the route
-    raises is answered by the app's handler, with the request."""
+    """The plan for a route with dependencies, or `NotNative` with the reason. ``make_request(scope,
+    body, connection)`` gives the request to calls that take it. With ``handlers``
+    (`fastrapi._solver.AppSolving`), the runner renders the response and what the route raises is
+    answered by the app's handlers (served under ASGI middleware, where no Rust sees it)."""
     compiler = _TreeCompiler(make_param)
     # Rust passes the body's values under the body fields' own names.
     compiler.keywords.update(field.name for field in context.dependant.body_params)
@@ -104,7 +108,6 @@ def compile_tree(
     renders = renders or handlers is not None
     wants_request = _REQUEST in special or handlers is not None
     is_async = renders or bool(kinds & {"async", "agen"})
-    make_request = route_solver.request if wants_request else None
     runner: Callable[..., Any]
     if not is_async:
         runner = _sync_runner(calls, make_request)
@@ -208,7 +211,7 @@ class _PerRequest:
 
     __slots__ = ("kw", "make_request", "request", "response", "background")
 
-    def __init__(self, kw: dict[str, Any], make_request: Callable[..., Any] | None) -> None:
+    def __init__(self, kw: dict[str, Any], make_request: Callable[..., Any]) -> None:
         self.kw = kw
         self.make_request = make_request
         self.request: Any = None
@@ -227,7 +230,6 @@ class _PerRequest:
     def get_request(self) -> Any:
         if self.request is None:
             kw = self.kw
-            assert self.make_request is not None
             self.request = self.make_request(kw[SCOPE_KEY], kw[BODY_KEY], kw[CONNECTION_KEY])
         return self.request
 
@@ -247,7 +249,7 @@ class _PerRequest:
         return self.background
 
 
-def _sync_runner(calls: list[_Call], make_request: Callable[..., Any] | None) -> Callable[..., Any]:
+def _sync_runner(calls: list[_Call], make_request: Callable[..., Any]) -> Callable[..., Any]:
     """Every call is a plain ``def``: one sync function, which Rust runs inline or in the pool."""
     last = len(calls) - 1
 
@@ -267,7 +269,7 @@ def _sync_runner(calls: list[_Call], make_request: Callable[..., Any] | None) ->
     return run
 
 
-def _async_runner(calls: list[_Call], make_request: Callable[..., Any] | None) -> Callable[..., Any]:
+def _async_runner(calls: list[_Call], make_request: Callable[..., Any]) -> Callable[..., Any]:
     """Plain and ``async def`` calls; the sync ones run as fastrapi's policy says."""
     policies = [concurrency.policy_for(c.call) if c.kind == "sync" else None for c in calls]
     last = len(calls) - 1
@@ -296,7 +298,7 @@ def _async_runner(calls: list[_Call], make_request: Callable[..., Any] | None) -
 
 
 def _rendering_runner(
-    calls: list[_Call], make_request: Callable[..., Any] | None, render: _Renderer, in_task: bool, handlers: Any
+    calls: list[_Call], make_request: Callable[..., Any], render: _Renderer, in_task: bool, handlers: Any
 ) -> Callable[..., Any]:
     """Any calls, ``yield`` dependencies among them: returns FastAPI's response, the request's
     ``yield`` dependencies exited once it and its background went out (and what the route

@@ -80,7 +80,7 @@ async def _call_handler(handler: Callable[..., Any], request: Request, exc: Exce
 
 
 class RouteSolver:
-    """``solve(scope, body, connection)``: the response to one request of this route."""
+    """``solver(scope, body, connection)``: the response to one request of this route."""
 
     def __init__(self, shared: AppSolving, route: Any, context: Any) -> None:
         self.shared = shared
@@ -120,7 +120,7 @@ class RouteSolver:
     ) -> Awaitable[Response]:
         """``receive``: the request's own, when it has one (under ASGI middleware); else the
         connection answers ``is_disconnected()``."""
-        return self._solve(self.request(scope, body, connection, receive))
+        return self.solve(self.request(scope, body, connection, receive))
 
     def request(self, scope: dict[str, Any], body: bytes, connection: Any, receive: Any = None) -> Request:
         """The request as this route's code sees it (the scope filled in as Starlette and
@@ -137,7 +137,7 @@ class RouteSolver:
         """The app's answer to what this route's native plan raised (re-raised when it has none)."""
         return await self.shared.handled(self.request(scope, body, connection), exc)
 
-    async def _solve(self, request: Request) -> Response:
+    async def solve(self, request: Request) -> Response:
         try:
             return await self.chain(request)
         except Exception as exc:
