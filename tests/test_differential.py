@@ -193,6 +193,14 @@ TREE_REQUESTS: list[tuple[str, str, dict]] = [
     ("GET", "/page?limit=5&offset=2&n=7", {}),
     ("GET", "/page?limit=500", {}),
     ("GET", "/log", {}),
+    ("POST", "/token", {"data": {"username": "u", "password": "p", "scope": "a b", "remember": "true"}}),
+    ("POST", "/token", {"data": {"username": "u"}}),
+    ("POST", "/token", {"content": b"username=u&password=p", "headers": {"content-type": "text/plain"}}),
+    ("POST", "/token", {"files": {"username": (None, "u"), "password": (None, "p")}}),
+    ("POST", "/token", {}),
+    ("POST", "/noted", {"json": {"note": "hi", "count": 3}}),
+    ("POST", "/noted", {"json": {"count": "x"}}),
+    ("POST", "/noted", {"content": b"{", "headers": {"content-type": "application/json"}}),
 ]
 
 
@@ -209,7 +217,7 @@ def test_dependency_trees_are_native() -> None:
     from tests.apps import deps_tree
 
     _compiler.compile_app(deps_tree.app)
-    assert _compiler.describe(deps_tree.app).startswith("12 of 12 path operations native: 12 on the Rust fast path")
+    assert _compiler.describe(deps_tree.app).startswith("14 of 14 path operations native: 14 on the Rust fast path")
 
 
 @pytest.fixture(scope="module")

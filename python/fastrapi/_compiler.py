@@ -24,6 +24,7 @@ from fastapi._compat import ModelField
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import _is_coroutine_callable
 from fastapi.dependencies.utils import (
+    _get_flat_body_params,
     _get_param_aliases,
     _get_param_model,
     _is_json_field,
@@ -488,7 +489,10 @@ def _check_compilable(rc: Any) -> int:
     ):
         raise _NotNative("a generator endpoint (streamed by FastAPI)")
     if _is_form(rc):
-        raise _NotNative("a form body")
+        if any(isinstance(f.field_info, fastapi_params.File) for f in _get_flat_body_params(rc.dependant)):
+            raise _NotNative("a file upload")
+        if not _native_forms(rc):
+            raise _NotNative("form limits")
     status_code: int = rc.status_code or 200
     if not is_body_allowed_for_status_code(status_code) and status_code not in (204, 304):
         raise _NotNative(f"status code {status_code}")
@@ -502,6 +506,24 @@ def _request_handler_patched() -> bool:
     return handler.__module__ != "fastapi.routing" or hasattr(handler, "__wrapped__")
 
 
+def _native_forms(rc: Any) -> bool:
+    """Forms are parsed natively with Starlette's default limits: not in an app where a router
+    (or an inclusion) sets others."""
+    app = rc.dependency_overrides_provider
+    router = getattr(app, "router", None)
+    return router is not None and not router.form_limits and not _form_limits_in(router.routes)
+
+
+def _form_limits_in(routes: list[Any]) -> bool:
+    for route in routes:
+        if isinstance(route, _IncludedRouter):
+            if route.include_context.form_limits or route.original_router.form_limits:
+                return True
+            if _form_limits_in(route.original_router.routes):
+                return True
+    return False
+
+
 def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _Plan:
     """The Rust fast path: parameters read and the endpoint (or the compiled dependency tree)
     called from Rust. With ``handlers`` (the app's own exception handlers), what the route raises
@@ -510,7 +532,9 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
     dependant = rc.dependant
     response_class = rc.response_class
     default_class = isinstance(response_class, DefaultPlaceholder)
-    body = _body_decoder(rc, dependant.body_params) if dependant.body_params else None
+    body = _body_decoder(rc, [(dependant.body_params, {f.name: f.name for f in dependant.body_params})])
+    if not dependant.body_params:
+        body = None
     special = [
         dependant.request_param_name,
         dependant.websocket_param_name,
@@ -524,7 +548,8 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
     on_error = solver.on_error if handlers is not None else None
     fallback = solver if handlers is not None else None
     plain_class = default_class or response_class is JSONResponse
-    if dependant.dependencies or any(special) or not plain_class:
+    # A form that is not URL-encoded (an upload) goes to FastAPI's handler: only a tree has one.
+    if dependant.dependencies or any(special) or not plain_class or _is_form(rc):
         if _request_handler_patched():
             raise _NotNative("fastapi.routing.get_request_handler is wrapped (by sentry-sdk, say)")
         tree = compile_tree(rc, _param, solver.request)
@@ -534,9 +559,10 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
             endpoint=tree.runner,
             is_async=tree.is_async,
             params=tree.params,
-            body=body,
+            body=_body_decoder(rc, tree.body_groups),
             status_code=status_code,
             serialize=None if tree.renders else _serializer(rc, use_dump_json=default_class),
+            stream_large_bodies=_is_form(rc),
             fallback=solver,
             on_error=on_error,
             overrides=rc.dependency_overrides_provider,
@@ -573,8 +599,7 @@ def _asgi_route(rc: Any, solver: RouteSolver, solving: AppSolving) -> _AsgiRoute
         tree = compile_tree(rc, _param, _given_request, handlers=solving)
     except _NotNative:
         return None
-    body = _body_decoder(rc, rc.dependant.body_params) if rc.dependant.body_params else None
-    return _AsgiRoute(solver, tree, body, rc.dependency_overrides_provider)
+    return _AsgiRoute(solver, tree, _body_decoder(rc, tree.body_groups), rc.dependency_overrides_provider)
 
 
 def _given_request(scope: dict[str, Any], body: bytes, request: Any) -> Any:
@@ -693,30 +718,69 @@ def _deep_copy_of(value: Any) -> Callable[[], Any]:
 # -- bodies ---------------------------------------------------------------------------------------
 
 
-def _body_decoder(rc: Any, body_params: list[ModelField]) -> Callable[[bytes, str | None], tuple[bool, Any]]:
-    """``decode(raw, content_type) -> (ok, kwargs | errors)``: FastAPI's JSON body rules."""
+BodyGroups = list[tuple[list[ModelField], dict[str, str]]]
+
+
+def _body_decoder(rc: Any, groups: BodyGroups) -> Callable[[bytes, str | None], tuple[bool, Any]] | None:
+    """``decode(raw, content_type) -> (ok, kwargs | errors)``: FastAPI's body rules, for the body
+    fields of each dependant (``groups``: the fields, and the keyword each value is passed as).
+    A form that is not URL-encoded is not decoded: ``(False, [...])`` sends it to FastAPI's handler."""
+    if not groups:
+        return None
     embed = rc._embed_body_fields
     strict = rc.strict_content_type
     strict = strict.value if isinstance(strict, DefaultPlaceholder) else strict
+    form = _is_form(rc)
     # The common case, one model validated straight from the bytes; any failure is redone
     # FastAPI's way so that the errors are FastAPI's.
-    single = body_params[0] if len(body_params) == 1 and not embed else None
+    fields, keywords = groups[0]
+    single = fields[0] if len(groups) == 1 and len(fields) == 1 and not embed and not form else None
 
     def decode(raw: bytes, content_type: str | None) -> tuple[bool, Any]:
-        received = _json_body(raw, content_type, strict)
-        if single is not None and type(received) is bytes:
-            try:
-                return True, {single.name: single._type_adapter.validate_json(received)}
-            except ValidationError:
-                pass
-        if isinstance(received, bytes):
-            received = _parse(received)
-            if isinstance(received, _Invalid):
-                return False, received.errors
-        values, errors = _run(request_body_to_args(body_params, received, embed))
-        return (False, errors) if errors else (True, values)
+        if form:
+            received = _form_body(raw, content_type)
+            if received is None:
+                return False, [_NOT_DECODED]
+        else:
+            received = _json_body(raw, content_type, strict)
+            if single is not None and type(received) is bytes:
+                try:
+                    return True, {keywords[single.name]: single._type_adapter.validate_json(received)}
+                except ValidationError:
+                    pass
+            if isinstance(received, bytes):
+                received = _parse(received)
+                if isinstance(received, _Invalid):
+                    return False, received.errors
+        decoded: dict[str, Any] = {}
+        errors: list[Any] = []
+        for group_fields, group_keywords in groups:
+            values, group_errors = _run(request_body_to_args(group_fields, received, embed))
+            errors.extend(group_errors)
+            for name, value in values.items():
+                decoded[group_keywords[name]] = value
+        return (False, errors) if errors else (True, decoded)
 
     return decode
+
+
+_NOT_DECODED = "a form that is not URL-encoded: FastAPI's handler reads it"
+
+
+def _form_body(raw: bytes, content_type: str | None) -> Any:
+    """``request.form()`` as FastAPI awaits it, for a URL-encoded body (or any body that is not a
+    multipart one: an empty form); ``None`` for a multipart upload."""
+    from starlette.requests import Request
+
+    if content_type is not None and content_type.lower().lstrip().startswith("multipart/"):
+        return None
+    headers = [(b"content-type", content_type.encode("latin-1"))] if content_type is not None else []
+    request = Request({"type": "http", "headers": headers})
+    request._body = raw
+    try:
+        return _run(request._get_form())
+    except Exception:
+        return None  # FastAPI's handler answers a form it can not read
 
 
 class _Invalid:

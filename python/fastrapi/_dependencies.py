@@ -82,6 +82,8 @@ class CompiledTree:
     wants_request: bool
     # The runner returns the response itself (built as FastAPI's handler builds it).
     renders: bool
+    # The body fields of each dependant that has some, with the keyword of each field.
+    body_groups: list[tuple[list[Any], dict[str, str]]]
 
 
 def compile_tree(
@@ -95,8 +97,6 @@ def compile_tree(
     (`fastrapi._solver.AppSolving`), the runner renders the response and what the route raises is
     answered by the app's handlers (served under ASGI middleware, where no Rust sees it)."""
     compiler = _TreeCompiler(make_param)
-    # Rust passes the body's values under the body fields' own names.
-    compiler.keywords.update(field.name for field in context.dependant.body_params)
     endpoint_index = compiler.add(context.dependant, is_endpoint=True)
     calls = compiler.calls
     endpoint = calls[endpoint_index]
@@ -120,7 +120,7 @@ def compile_tree(
     own_mode = getattr(endpoint.call, "__fastrapi_sync_mode__", None)
     if own_mode is not None:
         runner.__fastrapi_sync_mode__ = own_mode  # type: ignore[attr-defined]
-    return CompiledTree(compiler.params, runner, is_async, wants_request, renders)
+    return CompiledTree(compiler.params, runner, is_async, wants_request, renders, compiler.body_groups)
 
 
 class _TreeCompiler:
@@ -130,6 +130,7 @@ class _TreeCompiler:
         self.make_param = make_param
         self.calls: list[_Call] = []
         self.params: list[Any] = []
+        self.body_groups: list[tuple[list[Any], dict[str, str]]] = []
         self.keywords: set[str] = set()
         self.cached: dict[Any, int] = {}
         self.uses_scopes: dict[int, Any] = {}
@@ -144,8 +145,6 @@ class _TreeCompiler:
         call = dependant.call
         if call is None:
             raise NotNative("a dependency without a callable")
-        if dependant.body_params and not is_endpoint:
-            raise NotNative("a body parameter in a dependency")
         if dependant.websocket_param_name:
             raise NotNative("a WebSocket parameter in an HTTP route")
         if dependant.concurrency is not None:
@@ -161,8 +160,11 @@ class _TreeCompiler:
             param.name = self._keyword(field.name)
             self.params.append(param)
             params.append((field.name, param.name))
-        if is_endpoint:
-            params.extend((field.name, field.name) for field in dependant.body_params)
+        if dependant.body_params:
+            # Decoded (FastAPI's way, per dependant) into keywords of their own.
+            keywords = {field.name: self._keyword(field.name) for field in dependant.body_params}
+            self.body_groups.append((list(dependant.body_params), keywords))
+            params.extend(keywords.items())
         special: list[tuple[str, int, Any]] = []
         for name in (dependant.http_connection_param_name, dependant.request_param_name):
             if name:

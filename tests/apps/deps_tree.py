@@ -159,3 +159,20 @@ def log():
     out = list(LOG)
     LOG.clear()
     return out
+
+
+Form, Body = fw.Form, fw.Body
+
+
+@app.post("/token")
+def token(form: Annotated[security.OAuth2PasswordRequestForm, Depends()], remember: Annotated[bool, Form()] = False):
+    return {"user": form.username, "scopes": form.scopes, "remember": remember}
+
+
+def note(note: Annotated[str, Body(embed=True)]) -> str:
+    return note.upper()
+
+
+@app.post("/noted")
+def noted(loud: Annotated[str, Depends(note)], count: Annotated[int, Body()] = 1):
+    return {"loud": loud, "count": count}
