@@ -602,6 +602,10 @@ def _asgi_route(rc: Any, solver: RouteSolver, solving: AppSolving) -> _AsgiRoute
     return _AsgiRoute(solver, tree, _body_decoder(rc, tree.body_groups), rc.dependency_overrides_provider)
 
 
+# Where FastAPI reads each kind of parameter from (Starlette parses each on first use).
+_SOURCES = {"path": "path_params", "query": "query_params", "header": "headers", "cookie": "cookies"}
+
+
 def _given_request(scope: dict[str, Any], body: bytes, request: Any) -> Any:
     """Under ASGI middleware the request is made before the tree runs, and handed to it."""
     return request
@@ -624,14 +628,8 @@ class _AsgiRoute:
         if self.overrides is not None and self.overrides.dependency_overrides:
             return await solver.solve(request)
         kw: dict[str, Any] = {SCOPE_KEY: scope, BODY_KEY: body, CONNECTION_KEY: request}
-        sources: dict[str, Any] = {
-            "path": request.path_params,
-            "query": request.query_params,
-            "header": request.headers,
-            "cookie": request.cookies,
-        }
         for keyword, location, field in self.params:
-            values, errors = request_params_to_args([field], sources[location])
+            values, errors = request_params_to_args([field], getattr(request, _SOURCES[location]))
             if errors:
                 return await solver.solve(request)
             kw[keyword] = values[field.name]

@@ -171,8 +171,8 @@ fn answer_result<'py>(
         return Dispatched::Ready(exception_response(py, ctx, err, &answer));
     };
     let handled = request().and_then(|request| {
-        let (scope, body, connection) = (request.get_item(0)?, request.get_item(1)?, request.get_item(2)?);
-        on_error.bind(py).call1((scope, body, connection, err.value(py)))
+        let args = request.add(PyTuple::new(py, [err.value(py)])?)?.cast_into::<PyTuple>().map_err(PyErr::from)?;
+        on_error.bind(py).call1(args)
     });
     let awaitable = match handled {
         Ok(awaitable) => awaitable,
@@ -185,8 +185,9 @@ fn answer_result<'py>(
     }
 }
 
-/// The request as the app's exception handlers get it: `(scope, body, connection)`.
-fn request_for_handlers<'py>(
+/// The request as Python code that takes a whole request gets it (a solver, the app's
+/// exception handlers): `(scope, body, connection)`.
+fn request_args<'py>(
     py: Python<'py>,
     ctx: &CallContext,
     plan: &RoutePlan,
@@ -248,7 +249,7 @@ fn call_route(
         Ok(None) => prepare_and_call(py, ctx, plan, path_params, request, &answer),
         Err(e) => Err(e),
     };
-    let live_request = || request_for_handlers(py, ctx, plan, path_params, request);
+    let live_request = || request_args(py, ctx, plan, path_params, request);
     let result = match called {
         Ok(Ok(result)) => result,
         // The parameters or the body did not validate: the 422 (or the handler's answer).
@@ -293,9 +294,7 @@ fn solve_in_python<'py>(
     path_params: &[(usize, Cow<'_, str>)],
     request: &Request,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let scope = request_scope(py, ctx, plan, path_params, request)?;
-    let body = PyBytes::new(py, request.body);
-    solver.bind(py).call1((scope, body, ctx.connection_state(py)?))
+    solver.bind(py).call1(request_args(py, ctx, plan, path_params, request)?)
 }
 
 /// The request's ASGI scope, its path parameters as sent.
