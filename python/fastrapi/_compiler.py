@@ -499,6 +499,30 @@ def _check_compilable(rc: Any) -> int:
     return status_code
 
 
+def _check_no_default_factory(rc: Any) -> None:
+    """A request a tree can not answer is answered again by FastAPI's handler, which would call a
+    parameter's ``default_factory`` a second time: such trees are FastAPI's handler's."""
+    fields = [*_get_flat_body_params(rc.dependant)]
+    pending = [rc.dependant]
+    while pending:
+        dependant = pending.pop()
+        pending.extend(dependant.dependencies)
+        fields += [*dependant.path_params, *dependant.query_params, *dependant.header_params, *dependant.cookie_params]
+    for field in fields:
+        if field.field_info.default_factory is not None or _model_has_default_factory(field):
+            raise _NotNative("a parameter with a default_factory")
+
+
+def _model_has_default_factory(field: ModelField) -> bool:
+    """A form model with one (a JSON model's fields are validated twice on a failure anyway: by
+    `validate_json`, then FastAPI's way)."""
+    if not isinstance(field.field_info, fastapi_params.Form):
+        return False
+    annotation = field.field_info.annotation
+    model_fields = getattr(annotation, "model_fields", None)
+    return isinstance(model_fields, dict) and any(f.default_factory is not None for f in model_fields.values())
+
+
 def _request_handler_patched() -> bool:
     """A library wrapped FastAPI's request handler (sentry-sdk does, to see each request and its
     body): FastAPI's handler, built through it, answers the routes it would see."""
@@ -547,11 +571,14 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
     # own handler a request that does not validate (then the app's handler answers the 422).
     on_error = solver.on_error if handlers is not None else None
     fallback = solver if handlers is not None else None
+    if handlers is not None:
+        _check_no_default_factory(rc)
     plain_class = default_class or response_class is JSONResponse
     # A form that is not URL-encoded (an upload) goes to FastAPI's handler: only a tree has one.
     if dependant.dependencies or any(special) or not plain_class or _is_form(rc):
         if _request_handler_patched():
             raise _NotNative("fastapi.routing.get_request_handler is wrapped (by sentry-sdk, say)")
+        _check_no_default_factory(rc)
         tree = compile_tree(rc, _param, solver.request)
         return _Plan(
             path=rc.path,
