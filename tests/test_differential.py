@@ -373,6 +373,9 @@ HANDLERS_REQUESTS: list[tuple[str, str, dict]] = [
     ("GET", "/guarded?token=no&n=x", {}),
     ("GET", "/guarded?token=ok&n=2", {}),
     ("GET", "/bad-response", {}),
+    ("GET", "/forbidden", {}),
+    ("GET", "/forbidden?escalate=1", {}),
+    ("GET", "/forbidden-plain", {}),
 ]
 
 
@@ -399,7 +402,7 @@ def test_routes_stay_native_with_exception_handlers() -> None:
     from tests.apps import handlers
 
     _compiler.compile_app(handlers.app)
-    assert _compiler.describe(handlers.app).startswith("9 of 9 path operations native: 9 on the Rust fast path")
+    assert _compiler.describe(handlers.app).startswith("11 of 11 path operations native: 11 on the Rust fast path")
 
 
 @pytest.fixture(scope="module", params=["specific", "wildcard", "credentials", "regex"])

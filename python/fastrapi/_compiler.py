@@ -575,11 +575,16 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
         _check_no_default_factory(rc)
     plain_class = default_class or response_class is JSONResponse
     # A form that is not URL-encoded (an upload) goes to FastAPI's handler: only a tree has one.
-    if dependant.dependencies or any(special) or not plain_class or _is_form(rc):
+    needs_tree = bool(dependant.dependencies) or any(special) or not plain_class or _is_form(rc)
+    # The app's handlers see what the route's code left in `request.state` and its context
+    # variables: they run in the route's task, on its request (a plain `def` endpoint leaves
+    # neither, so Rust calls them, with a request it builds only then).
+    handled_in_task = handlers is not None and (needs_tree or _is_coroutine_callable(dependant.call))
+    if needs_tree or handled_in_task:
         if _request_handler_patched():
             raise _NotNative("fastapi.routing.get_request_handler is wrapped (by sentry-sdk, say)")
         _check_no_default_factory(rc)
-        tree = compile_tree(rc, _param, solver.request)
+        tree = compile_tree(rc, _param, solver.request, handlers=handlers)
         return _Plan(
             path=rc.path,
             methods=[],
@@ -591,7 +596,6 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
             serialize=None if tree.renders else _serializer(rc, use_dump_json=default_class),
             stream_large_bodies=_is_form(rc),
             fallback=solver,
-            on_error=on_error,
             overrides=rc.dependency_overrides_provider,
             wants_scope=tree.wants_request,
         )

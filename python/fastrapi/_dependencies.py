@@ -95,7 +95,7 @@ def compile_tree(
     """The plan for a route with dependencies, or `NotNative` with the reason. ``make_request(scope,
     body, connection)`` gives the request to calls that take it. With ``handlers``
     (`fastrapi._solver.AppSolving`), the runner renders the response and what the route raises is
-    answered by the app's handlers (served under ASGI middleware, where no Rust sees it)."""
+    answered by the app's handlers in the route's own task, with its request."""
     compiler = _TreeCompiler(make_param)
     endpoint_index = compiler.add(context.dependant, is_endpoint=True)
     calls = compiler.calls
@@ -309,6 +309,7 @@ def _rendering_runner(
     last = len(calls) - 1
 
     async def respond(state: _PerRequest) -> tuple[Response, AsyncExitStack | None]:
+        response: Response | None = None
         request_stack = AsyncExitStack()
         try:
             async with AsyncExitStack() as function_stack:
@@ -339,6 +340,8 @@ def _rendering_runner(
                         response = await render(value, state, is_async=kind == "async")
                     else:
                         results.append(value)
+            if response is None:  # a function-scoped `yield` dependency swallowed the exception
+                raise FastAPIError(_SWALLOWED)
         except BaseException as exc:
             if await request_stack.__aexit__(type(exc), exc, exc.__traceback__):
                 raise FastAPIError(_SWALLOWED) from exc

@@ -53,14 +53,27 @@ class AppSolving:
         self.dispatchers = dispatchers
 
     async def handled(self, request: Request, exc: Exception) -> Response:
-        """The app's answer to an exception (re-raised when it has none, as Starlette does)."""
-        exception_handlers, status_handlers = self.exception_handlers
-        handler = status_handlers.get(exc.status_code) if isinstance(exc, HTTPException) else None
-        if handler is None:
-            handler = _lookup_exception_handler(exception_handlers, exc)
+        """The app's answer to an exception (re-raised when it has none, as Starlette does). As
+        in Starlette, what the route-level handler raises gets a second lookup (the
+        ExceptionMiddleware's), and what that one raises goes to the server-error handler."""
+        handler = self._handler_for(exc)
         if handler is None:
             return await self.server_error(request, exc)
-        return await _call_handler(handler, request, exc)
+        try:
+            return await _call_handler(handler, request, exc)
+        except Exception as raised:
+            again = self._handler_for(raised)
+            if again is None:
+                return await self.server_error(request, raised)
+            try:
+                return await _call_handler(again, request, raised)
+            except Exception as last:
+                return await self.server_error(request, last)
+
+    def _handler_for(self, exc: Exception) -> Callable[..., Any] | None:
+        exception_handlers, status_handlers = self.exception_handlers
+        handler = status_handlers.get(exc.status_code) if isinstance(exc, HTTPException) else None
+        return handler if handler is not None else _lookup_exception_handler(exception_handlers, exc)
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
         """Starlette's ServerErrorMiddleware: the app's 500 handler answers (outside every other

@@ -134,3 +134,39 @@ async def boom_later():
 @server_error_app.get("/fine")
 def fine():
     return {"fine": True}
+
+
+# What the route's code left for the handler (request.state, a context variable), and a handler
+# that raises what another handler answers.
+import contextvars  # noqa: E402
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+class Forbidden(Exception):
+    pass
+
+
+@app.exception_handler(Forbidden)
+async def forbidden_handler(request, exc):
+    if request.query_params.get("escalate"):
+        raise fw.HTTPException(status_code=403, detail="escalated")
+    return responses.JSONResponse(
+        status_code=403, content={"rid": request_id.get(), "user": getattr(request.state, "user", None)}
+    )
+
+
+async def identify(request: fw.Request):
+    request_id.set("rid-1")
+    request.state.user = "bob"
+
+
+@app.get("/forbidden", dependencies=[fw.Depends(identify)])
+async def forbidden(escalate: str | None = None):
+    raise Forbidden()
+
+
+@app.get("/forbidden-plain")
+async def forbidden_plain(escalate: str | None = None):
+    request_id.set("rid-2")
+    raise Forbidden()
