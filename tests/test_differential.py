@@ -217,7 +217,7 @@ def test_dependency_trees_are_native() -> None:
     from tests.apps import deps_tree
 
     _compiler.compile_app(deps_tree.app)
-    assert _compiler.describe(deps_tree.app).startswith("14 of 14 path operations native: 14 on the Rust fast path")
+    assert _compiler.describe(deps_tree.app).startswith("15 of 15 path operations native: 15 on the Rust fast path")
 
 
 @pytest.fixture(scope="module")

@@ -51,3 +51,24 @@ def test_is_disconnected_tells_a_waiting_endpoint_that_the_client_left(tmp_path_
     finally:
         for _ in pairs:
             pass
+
+
+def test_a_client_leaving_a_stream_releases_the_routes_yield_dependencies(serve_app) -> None:  # type: ignore[no-untyped-def]
+    """The request's `yield` dependencies exit (with the disconnect) when the client leaves a
+    streamed response, as in Starlette, instead of waiting for a background that never runs."""
+    import socket
+    import time
+
+    import httpx
+
+    server = serve_app("tests.apps.deps_tree")
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.recv(65536)
+    log: list[str] = []
+    for _ in range(100):
+        log = httpx.get(f"{server.url}/log").json()
+        if any(entry.startswith("released") for entry in log):
+            break
+        time.sleep(0.05)
+    assert "released-after-ClientDisconnect" in log

@@ -927,6 +927,20 @@ class _Hooks:
     def expect_background(task: Any) -> None:
         _testing.background_expected(task)
 
+    async def abort_background(self, task: Any) -> None:
+        """The response did not go out: its background does not run (as in Starlette), but the
+        request's ``yield`` dependencies exit, with the client's disconnect."""
+        import logging
+
+        try:
+            abort = getattr(task, "abort", None)
+            if abort is not None:
+                await abort()
+        except Exception as exc:
+            logging.getLogger("fastrapi.error").error("Exception in background task", exc_info=exc)
+        finally:
+            _testing.background_done(task)
+
     async def run_background(self, task: Any) -> None:
         import logging
 

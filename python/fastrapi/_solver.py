@@ -284,6 +284,12 @@ class _ThenExit:
             raise
         await self.exit(None)
 
+    async def abort(self) -> None:
+        """The response did not go out: the stack exits with the client's disconnect."""
+        from starlette.requests import ClientDisconnect
+
+        await self.exit(ClientDisconnect())
+
 
 def _exit_stack(stack: AsyncExitStack) -> Exit:
     async def exit(exc: BaseException | None) -> None:

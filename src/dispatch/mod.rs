@@ -53,6 +53,21 @@ impl CallContext<'_> {
     }
 
     /// Starts a response's background work on this core's loop (its response is on the wire).
+    /// The response's body did not go out (the client left): its background does not run, but
+    /// what it must do anyway (exit the request's `yield` dependencies) is done.
+    pub fn abort_background(&self, task: Py<PyAny>) {
+        let Some(abort) = &self.app.hooks.abort_background else {
+            return;
+        };
+        Python::attach(|py| {
+            let started = abort.bind(py).call1((task,)).and_then(|coro| self.bridge.start(py, coro));
+            match started {
+                Ok(Started::Done(Err(e))) | Err(e) => log_error(py, "Exception in background task", Some(&e)),
+                Ok(_) => {}
+            }
+        })
+    }
+
     pub fn run_background(&self, task: Py<PyAny>) {
         Python::attach(|py| {
             let started =

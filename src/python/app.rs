@@ -61,6 +61,8 @@ pub struct Hooks {
     pub response_class: Py<PyAny>,
     /// `run_background(task) -> coroutine`: runs a response's background task, logging failures.
     pub run_background: Py<PyAny>,
+    /// `abort_background(task) -> coroutine`: for a response whose body did not go out.
+    pub abort_background: Option<Py<PyAny>>,
     /// `expect_background(task)`: told when a response with a background task is written.
     pub expect_background: Option<Py<PyAny>>,
     /// Starlette's `FileResponse`: instances are sent from disk by Rust.
@@ -223,6 +225,7 @@ impl AppCore {
             jsonable: hooks.getattr("jsonable_encoder")?.unbind(),
             response_class: hooks.getattr("response_class")?.unbind(),
             run_background: hooks.getattr("run_background")?.unbind(),
+            abort_background: hooks.getattr("abort_background").ok().filter(|h| !h.is_none()).map(Bound::unbind),
             expect_background: match hooks.getattr("expect_background") {
                 Ok(hook) if !hook.is_none() => Some(hook.unbind()),
                 _ => None,

@@ -411,6 +411,9 @@ async fn respond(
             if worker.flush(stream, wbuf).await.is_err()
                 || !send_stream(stream, ctx.bridge, &mut body, framing, worker.config.write_timeout).await
             {
+                if let Some(task) = background {
+                    ctx.abort_background(task);
+                }
                 return false;
             }
             keep_alive &= framing != response::Framing::UntilClose;

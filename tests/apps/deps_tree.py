@@ -176,3 +176,26 @@ def note(note: Annotated[str, Body(embed=True)]) -> str:
 @app.post("/noted")
 def noted(loud: Annotated[str, Depends(note)], count: Annotated[int, Body()] = 1):
     return {"loud": loud, "count": count}
+
+
+async def held_resource():
+    """A resource held while a response streams; what it saw when it was released."""
+    try:
+        yield "held"
+    except BaseException as exc:
+        LOG.append(f"released-after-{type(exc).__name__}")
+        raise
+    else:
+        LOG.append("released")
+
+
+@app.get("/endless")
+async def endless(resource: Annotated[str, Depends(held_resource)]):
+    import asyncio
+
+    async def chunks():
+        while True:
+            yield b"x" * 65536
+            await asyncio.sleep(0)
+
+    return responses.StreamingResponse(chunks(), media_type="application/octet-stream")
