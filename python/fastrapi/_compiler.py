@@ -36,7 +36,7 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
     websocket_request_validation_exception_handler,
 )
-from fastapi.exceptions import RequestValidationError, ResponseValidationError
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute, APIRouter, _IncludedRouter, iter_route_contexts
 from fastapi.utils import is_body_allowed_for_status_code
@@ -55,7 +55,14 @@ from starlette.staticfiles import StaticFiles
 
 from fastrapi import _fastrapi, _testing
 from fastrapi._asgi import NO_NATIVE_ROUTES
-from fastrapi._dependencies import BODY_KEY, CONNECTION_KEY, SCOPE_KEY, compile_tree, endpoint_context, jsonable
+from fastrapi._dependencies import (
+    BODY_KEY,
+    CONNECTION_KEY,
+    SCOPE_KEY,
+    compile_tree,
+    jsonable,
+    response_serializer,
+)
 from fastrapi._dependencies import NotNative as _NotNative
 from fastrapi._solver import AppSolving, RouteSolver
 
@@ -556,9 +563,6 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
     dependant = rc.dependant
     response_class = rc.response_class
     default_class = isinstance(response_class, DefaultPlaceholder)
-    body = _body_decoder(rc, [(dependant.body_params, {f.name: f.name for f in dependant.body_params})])
-    if not dependant.body_params:
-        body = None
     special = [
         dependant.request_param_name,
         dependant.websocket_param_name,
@@ -567,12 +571,6 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
         dependant.background_tasks_param_name,
         dependant.security_scopes_param_name,
     ]
-    # With handlers of its own, the app's handlers answer what the route raises, and FastAPI's
-    # own handler a request that does not validate (then the app's handler answers the 422).
-    on_error = solver.on_error if handlers is not None else None
-    fallback = solver if handlers is not None else None
-    if handlers is not None:
-        _check_no_default_factory(rc)
     plain_class = default_class or response_class is JSONResponse
     # A form that is not URL-encoded (an upload) goes to FastAPI's handler: only a tree has one.
     needs_tree = bool(dependant.dependencies) or any(special) or not plain_class or _is_form(rc)
@@ -580,10 +578,12 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
     # variables: they run in the route's task, on its request (a plain `def` endpoint leaves
     # neither, so Rust calls them, with a request it builds only then).
     handled_in_task = handlers is not None and (needs_tree or _is_coroutine_callable(dependant.call))
+    if needs_tree or handlers is not None:
+        # A request the plan does not answer goes to FastAPI's handler (`fallback`).
+        _check_no_default_factory(rc)
     if needs_tree or handled_in_task:
         if _request_handler_patched():
             raise _NotNative("fastapi.routing.get_request_handler is wrapped (by sentry-sdk, say)")
-        _check_no_default_factory(rc)
         tree = compile_tree(rc, _param, solver.request, handlers=handlers)
         return _Plan(
             path=rc.path,
@@ -593,12 +593,13 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
             params=tree.params,
             body=_body_decoder(rc, tree.body_groups),
             status_code=status_code,
-            serialize=None if tree.renders else _serializer(rc, use_dump_json=default_class),
+            serialize=None if tree.renders else response_serializer(rc, use_dump_json=default_class),
             stream_large_bodies=_is_form(rc),
             fallback=solver,
             overrides=rc.dependency_overrides_provider,
             wants_scope=tree.wants_request,
         )
+    groups = [(dependant.body_params, {f.name: f.name for f in dependant.body_params})] if dependant.body_params else []
     params = [
         *(_param(f) for f in dependant.path_params),
         *(_param(f) for f in dependant.query_params),
@@ -612,11 +613,13 @@ def _native_plan(rc: Any, solver: RouteSolver, handlers: AppSolving | None) -> _
         endpoint=call,
         is_async=_is_coroutine_callable(call),  # as FastAPI decides to await it (wraps, partials)
         params=params,
-        body=body,
+        body=_body_decoder(rc, groups),
         status_code=status_code,
-        serialize=_serializer(rc, use_dump_json=default_class),
-        fallback=fallback,
-        on_error=on_error,
+        serialize=response_serializer(rc, use_dump_json=default_class),
+        # With handlers of its own, the app's handlers answer what the route raises, and FastAPI's
+        # own handler a request that does not validate (then the app's handler answers the 422).
+        fallback=solver if handlers is not None else None,
+        on_error=solver.on_error if handlers is not None else None,
     )
 
 
@@ -870,33 +873,6 @@ def _run(coroutine: Any) -> Any:
 
 
 # -- responses ------------------------------------------------------------------------------------
-
-
-def _serializer(rc: Any, *, use_dump_json: bool) -> Callable[[Any], Any] | None:
-    """What FastAPI's `serialize_response` makes of the endpoint's value (``None``: the plain
-    value, written by Rust as `jsonable_encoder` + `JSONResponse` would)."""
-    field = rc.response_field
-    if field is None:
-        return None
-    options = {
-        "include": rc.response_model_include,
-        "exclude": rc.response_model_exclude,
-        "by_alias": rc.response_model_by_alias,
-        "exclude_unset": rc.response_model_exclude_unset,
-        "exclude_defaults": rc.response_model_exclude_defaults,
-        "exclude_none": rc.response_model_exclude_none,
-    }
-    def serialize(value: Any) -> Any:
-        if isinstance(value, Response):
-            return value
-        validated, errors = field.validate(value, {}, loc=("response",))
-        if errors:
-            raise ResponseValidationError(errors=errors, body=value, endpoint_ctx=endpoint_context(rc))
-        if use_dump_json:
-            return field.serialize_json(validated, **options)
-        return field.serialize(validated, mode="json", **options)
-
-    return serialize
 
 
 class _Hooks:

@@ -34,7 +34,7 @@ from fastapi.dependencies.models import (
     _is_gen_callable,
 )
 from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import FastAPIError
+from fastapi.exceptions import FastAPIError, ResponseValidationError
 from fastapi.security.oauth2 import SecurityScopes
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel
@@ -337,7 +337,7 @@ def _rendering_runner(
                             cm = contextmanager(entry.call)(**args)
                             value = await concurrency.enter_sync_context(stack, entry.call, cm)
                     if index == last:
-                        response = await render(value, state, is_async=kind == "async")
+                        response = await render(value, state)
                     else:
                         results.append(value)
             if response is None:  # a function-scoped `yield` dependency swallowed the exception
@@ -376,23 +376,13 @@ class _Renderer:
     says, in its response class, with the sub-response's status and headers."""
 
     def __init__(self, context: Any) -> None:
-        self.context = context
-        self.field = context.response_field
         response_class = context.response_class
         self.default_class = isinstance(response_class, DefaultPlaceholder)
         self.response_class = response_class.value if self.default_class else response_class
         self.status_code = context.status_code
-        self.endpoint_ctx = endpoint_context(context)
-        self.options = {
-            "include": context.response_model_include,
-            "exclude": context.response_model_exclude,
-            "by_alias": context.response_model_by_alias,
-            "exclude_unset": context.response_model_exclude_unset,
-            "exclude_defaults": context.response_model_exclude_defaults,
-            "exclude_none": context.response_model_exclude_none,
-        }
+        self.serialize = response_serializer(context, use_dump_json=self.default_class)
 
-    async def __call__(self, value: Any, state: _PerRequest, is_async: bool) -> Response:
+    async def __call__(self, value: Any, state: _PerRequest) -> Response:
         if isinstance(value, Response):
             if value.background is None:
                 value.background = state.background
@@ -405,8 +395,8 @@ class _Renderer:
         if sub is not None and sub.status_code:
             args["status_code"] = sub.status_code
         response: Response
-        if self.field is not None:
-            content = await self._serialize(value, is_async)
+        if self.serialize is not None:
+            content = self.serialize(value)
             if self.default_class:
                 response = Response(content=content, media_type="application/json", **args)
             else:
@@ -422,15 +412,33 @@ class _Renderer:
             response.headers.raw.extend(sub.headers.raw)
         return response
 
-    async def _serialize(self, value: Any, is_async: bool) -> Any:
-        from fastapi.exceptions import ResponseValidationError
 
-        field = self.field
+def response_serializer(context: Any, *, use_dump_json: bool) -> Callable[[Any], Any] | None:
+    """What FastAPI's `serialize_response` makes of the endpoint's value with a response model:
+    JSON bytes (``use_dump_json``: FastAPI's `dump_json` path) or the serialised value; a
+    `Response` is passed through. ``None`` without a response model."""
+    field = context.response_field
+    if field is None:
+        return None
+    options = {
+        "include": context.response_model_include,
+        "exclude": context.response_model_exclude,
+        "by_alias": context.response_model_by_alias,
+        "exclude_unset": context.response_model_exclude_unset,
+        "exclude_defaults": context.response_model_exclude_defaults,
+        "exclude_none": context.response_model_exclude_none,
+    }
+    dump = field.serialize_json if use_dump_json else field.serialize
+
+    def serialize(value: Any) -> Any:
+        if isinstance(value, Response):
+            return value
         validated, errors = field.validate(value, {}, loc=("response",))
         if errors:
-            raise ResponseValidationError(errors=errors, body=value, endpoint_ctx=self.endpoint_ctx)
-        serialize = field.serialize_json if self.default_class else field.serialize
-        return serialize(validated, **self.options)
+            raise ResponseValidationError(errors=errors, body=value, endpoint_ctx=endpoint_context(context))
+        return dump(validated, **options)
+
+    return serialize
 
 
 def endpoint_context(context: Any) -> Any:

@@ -52,7 +52,6 @@ impl CallContext<'_> {
         self.scope_base.map_or("", |base| base.url_path_prefix())
     }
 
-    /// Starts a response's background work on this core's loop (its response is on the wire).
     /// The response's body did not go out (the client left): its background does not run, but
     /// what it must do anyway (exit the request's `yield` dependencies) is done.
     pub fn abort_background(&self, task: Py<PyAny>) {
@@ -68,6 +67,7 @@ impl CallContext<'_> {
         })
     }
 
+    /// Starts a response's background work on this core's loop (its response is on the wire).
     pub fn run_background(&self, task: Py<PyAny>) {
         Python::attach(|py| {
             let started =

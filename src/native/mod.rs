@@ -171,8 +171,8 @@ fn answer_result<'py>(
         return Dispatched::Ready(exception_response(py, ctx, err, &answer));
     };
     let handled = request().and_then(|request| {
-        let args = request.add(PyTuple::new(py, [err.value(py)])?)?.cast_into::<PyTuple>().map_err(PyErr::from)?;
-        on_error.bind(py).call1(args)
+        let (scope, body, connection): (Bound<PyAny>, Bound<PyAny>, Bound<PyAny>) = request.extract()?;
+        on_error.bind(py).call1((scope, body, connection, err.value(py)))
     });
     let awaitable = match handled {
         Ok(awaitable) => awaitable,
@@ -375,10 +375,7 @@ fn prepare_and_call<'py>(
     if plan.wants_scope {
         let scope = request_scope(py, ctx, plan, path_params, request)?;
         kwargs.set_item(pyo3::intern!(py, "__fastrapi_scope__"), scope)?;
-        let body = match body_obj {
-            Some(raw) => raw,
-            None => PyBytes::new(py, request.body),
-        };
+        let body = body_obj.unwrap_or_else(|| PyBytes::new(py, request.body));
         kwargs.set_item(pyo3::intern!(py, "__fastrapi_body__"), body)?;
         kwargs.set_item(pyo3::intern!(py, "__fastrapi_connection__"), ctx.connection_state(py)?)?;
     }
